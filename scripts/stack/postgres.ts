@@ -1,0 +1,143 @@
+/**
+ * PostgreSQL 15 from Debian's packages in a project-local data folder, configured like Supabase's
+ * image for what this project needs (pg_cron, pg_stat_statements) and tuned for a write-heavy load.
+ * initdb and postgres refuse to run as root, so a root caller runs them as the `postgres` user.
+ */
+import { join } from "node:path";
+import { DB_PASSWORD, PG_BIN_DIR, PORTS, PROJECT_ROOT, stackPath } from "./layout.ts";
+import { isRoot, run, StackError, waitFor } from "./processes.ts";
+
+const PG_USER = "postgres";
+
+/** Settings beyond initdb's defaults. The write-heavy ones are explained in README. */
+const SETTINGS: Record<string, string> = {
+  listen_addresses: "127.0.0.1",
+  port: String(PORTS.postgres),
+  unix_socket_directories: "",
+  shared_preload_libraries: "pg_cron,pg_stat_statements",
+  "cron.database_name": "postgres",
+  // pg_cron runs jobs in background workers instead of opening libpq connections to itself.
+  "cron.use_background_workers": "on",
+  max_worker_processes: "32",
+  "pg_stat_statements.track": "all",
+  shared_buffers: "512MB",
+  wal_buffers: "16MB",
+  max_wal_size: "4GB",
+  checkpoint_timeout: "15min",
+  checkpoint_completion_target: "0.9",
+  // Commits stay durable (fsync and synchronous_commit stay on): accepted means durable.
+  wal_compression: "on",
+  work_mem: "16MB",
+  maintenance_work_mem: "256MB",
+  effective_cache_size: "4GB",
+  random_page_cost: "1.1",
+  autovacuum_vacuum_scale_factor: "0.05",
+  autovacuum_analyze_scale_factor: "0.02",
+  max_connections: "100",
+  log_min_duration_statement: "1000",
+};
+
+/** The data folder. A root caller's `postgres` user must reach it; see dataDir(). */
+export function dataDir(): string {
+  return stackPath("postgres", "data");
+}
+
+function asPgUser(command: string, args: string[]): [string, string[]] {
+  return isRoot() ? ["runuser", ["-u", PG_USER, "--", command, ...args]] : [command, args];
+}
+
+async function pgRun(command: string, args: string[], stdin?: string) {
+  const [cmd, cmdArgs] = asPgUser(join(PG_BIN_DIR, command), args);
+  return await run(cmd, cmdArgs, stdin === undefined ? {} : { stdin });
+}
+
+/** Tells whether the cluster has been created. */
+export async function isInitialised(): Promise<boolean> {
+  try {
+    await Deno.stat(join(dataDir(), "PG_VERSION"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the cluster: initdb with the postgres superuser's password, then our settings. */
+export async function initialise(): Promise<void> {
+  const dir = dataDir();
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (isRoot()) {
+    await run("chown", ["-R", `${PG_USER}:${PG_USER}`, stackPath("postgres")]);
+    const reach = await run("runuser", ["-u", PG_USER, "--", "test", "-w", dir], {
+      allowFailure: true,
+    });
+    if (reach.code !== 0) {
+      throw new StackError(
+        `The "${PG_USER}" user cannot write ${dir}: a folder above ${PROJECT_ROOT} is closed ` +
+          `to other users. Clone the project under a folder others can enter (e.g. /work or /srv).`,
+      );
+    }
+  }
+  const pwFile = stackPath("postgres", "pwfile");
+  await Deno.writeTextFile(pwFile, `${DB_PASSWORD}\n`);
+  if (isRoot()) await run("chown", [`${PG_USER}:${PG_USER}`, pwFile]);
+  await pgRun("initdb", [
+    "-D",
+    dir,
+    "-U",
+    "postgres",
+    "--auth=scram-sha-256",
+    `--pwfile=${pwFile}`,
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+  ]);
+  await Deno.remove(pwFile);
+  const conf = Object.entries(SETTINGS).map(([key, value]) => `${key} = '${value}'`).join("\n");
+  const confFile = join(dir, "postgresql.auto.conf");
+  await Deno.writeTextFile(confFile, `${conf}\n`, { append: true });
+}
+
+/** Starts the server and waits until it accepts connections. */
+export async function start(): Promise<void> {
+  const logFile = stackPath("postgres", "postgres.log");
+  await pgRun("pg_ctl", ["-D", dataDir(), "-l", logFile, "-w", "-t", "60", "start"]);
+  await waitFor(async () => (await psqlRaw("select 1")).code === 0, 30_000, "PostgreSQL");
+}
+
+/** Stops the server (fast shutdown: sessions end, committed data stays). */
+export async function stop(): Promise<boolean> {
+  if (!(await isRunning())) return false;
+  await pgRun("pg_ctl", ["-D", dataDir(), "-m", "fast", "-w", "stop"]);
+  return true;
+}
+
+/** True when the cluster's postmaster is running. */
+export async function isRunning(): Promise<boolean> {
+  if (!(await isInitialised())) return false;
+  const [cmd, args] = asPgUser(join(PG_BIN_DIR, "pg_ctl"), ["-D", dataDir(), "status"]);
+  return (await run(cmd, args, { allowFailure: true })).code === 0;
+}
+
+function psqlRaw(sql: string) {
+  return run("psql", [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(PORTS.postgres),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-X",
+    "-q",
+    "-At",
+  ], { env: { PGPASSWORD: DB_PASSWORD }, stdin: sql, allowFailure: true });
+}
+
+/** Runs SQL as the postgres superuser; throws with psql's message when it fails. */
+export async function psql(sql: string): Promise<string> {
+  const result = await psqlRaw(sql);
+  if (result.code !== 0) throw new StackError(`SQL failed:\n${result.stderr}`);
+  return result.stdout.trim();
+}

