@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
 /**
  * Prints a user access token for the local stack, signed like Supabase Auth's (ES256, the
  * stack's JWKS), and makes sure the user exists in auth.users.
@@ -12,8 +13,9 @@ const args = [...Deno.args];
 const legacy = args.includes("--legacy");
 const ttlIndex = args.indexOf("--ttl");
 const ttl = ttlIndex >= 0 ? Number(args[ttlIndex + 1]) : 3600;
-const userId = args.find((arg, i) => !arg.startsWith("--") && !(ttlIndex >= 0 && i === ttlIndex + 1)) ??
-  crypto.randomUUID();
+const userId =
+  args.find((arg, i) => !arg.startsWith("--") && !(ttlIndex >= 0 && i === ttlIndex + 1)) ??
+    crypto.randomUUID();
 if (!/^[0-9a-f-]{36}$/i.test(userId) || !Number.isFinite(ttl)) {
   console.error("Usage: deno task jwt:mint [user-id (a uuid)] [--ttl seconds] [--legacy]");
   Deno.exit(2);

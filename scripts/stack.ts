@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
 /**
  * The local stack that stands in for `supabase start` where Docker is missing:
  * PostgreSQL 15 (pg_cron, pg_stat_statements), PostgREST 12, Redis with an Upstash REST endpoint,
@@ -10,8 +11,16 @@
  *   reset   stop, delete .stack/ (database and keys), start afresh
  */
 import { join } from "node:path";
-import { type StackKeys, loadKeys } from "./stack/keys.ts";
-import { BIN_DIR, DB_URL, GATEWAY_URL, PG_BIN_DIR, PORTS, PROJECT_ROOT, STACK_DIR } from "./stack/layout.ts";
+import { loadKeys, type StackKeys } from "./stack/keys.ts";
+import {
+  BIN_DIR,
+  DB_URL,
+  GATEWAY_URL,
+  PG_BIN_DIR,
+  PORTS,
+  PROJECT_ROOT,
+  STACK_DIR,
+} from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
 import {
   assertPortFree,
@@ -161,7 +170,9 @@ async function stop(): Promise<void> {
   }
   if (await postgres.stop()) stopped.push("postgres");
   console.log(
-    stopped.length ? `Stopped: ${stopped.join(", ")}. Data kept in .stack/.` : "Nothing was running.",
+    stopped.length
+      ? `Stopped: ${stopped.join(", ")}. Data kept in .stack/.`
+      : "Nothing was running.",
   );
 }
 

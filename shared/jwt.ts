@@ -40,7 +40,7 @@ export function base64UrlEncode(bytes: Uint8Array): string {
  * Decodes unpadded base64url.
  * @throws {JwtError} when the text is not base64url
  */
-export function base64UrlDecode(text: string): Uint8Array {
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new JwtError("Token segment is not base64url");
   const padded = text.replaceAll("-", "+").replaceAll("_", "/") +
     "=".repeat((4 - (text.length % 4)) % 4);

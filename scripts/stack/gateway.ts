@@ -9,7 +9,7 @@
  */
 import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/jwt.ts";
 import { type FunctionSpec, listFunctions } from "./functions.ts";
-import { type StackKeys, loadKeys, mintRoleToken } from "./keys.ts";
+import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";
 import { PORTS } from "./layout.ts";
 
 const keys = await loadKeys();

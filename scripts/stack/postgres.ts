@@ -11,30 +11,30 @@ const PG_USER = "postgres";
 
 /** Settings beyond initdb's defaults. The write-heavy ones are explained in README. */
 const SETTINGS: Record<string, string> = {
-  listen_addresses: "127.0.0.1",
+  "listen_addresses": "127.0.0.1",
   port: String(PORTS.postgres),
-  unix_socket_directories: "",
-  shared_preload_libraries: "pg_cron,pg_stat_statements",
+  "unix_socket_directories": "",
+  "shared_preload_libraries": "pg_cron,pg_stat_statements",
   "cron.database_name": "postgres",
   // pg_cron runs jobs in background workers instead of opening libpq connections to itself.
   "cron.use_background_workers": "on",
-  max_worker_processes: "32",
+  "max_worker_processes": "32",
   "pg_stat_statements.track": "all",
-  shared_buffers: "512MB",
-  wal_buffers: "16MB",
-  max_wal_size: "4GB",
-  checkpoint_timeout: "15min",
-  checkpoint_completion_target: "0.9",
+  "shared_buffers": "512MB",
+  "wal_buffers": "16MB",
+  "max_wal_size": "4GB",
+  "checkpoint_timeout": "15min",
+  "checkpoint_completion_target": "0.9",
   // Commits stay durable (fsync and synchronous_commit stay on): accepted means durable.
-  wal_compression: "on",
-  work_mem: "16MB",
-  maintenance_work_mem: "256MB",
-  effective_cache_size: "4GB",
-  random_page_cost: "1.1",
-  autovacuum_vacuum_scale_factor: "0.05",
-  autovacuum_analyze_scale_factor: "0.02",
-  max_connections: "100",
-  log_min_duration_statement: "1000",
+  "wal_compression": "on",
+  "work_mem": "16MB",
+  "maintenance_work_mem": "256MB",
+  "effective_cache_size": "4GB",
+  "random_page_cost": "1.1",
+  "autovacuum_vacuum_scale_factor": "0.05",
+  "autovacuum_analyze_scale_factor": "0.02",
+  "max_connections": "100",
+  "log_min_duration_statement": "1000",
 };
 
 /** The data folder. A root caller's `postgres` user must reach it; see dataDir(). */

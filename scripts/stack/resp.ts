@@ -133,7 +133,9 @@ export class RespConnection {
       // the connection broke; the waiters are rejected below
     }
     this.#closed = true;
-    for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error("Redis connection closed"));
+    for (const waiter of this.#waiting.splice(0)) {
+      waiter.reject(new Error("Redis connection closed"));
+    }
   }
 
   /** Sends commands in one write and resolves with their replies in order. */

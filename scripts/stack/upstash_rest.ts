@@ -68,7 +68,9 @@ async function handle(request: Request): Promise<Response> {
   }
   try {
     if (path === "/") {
-      if (!isCommand(body)) return Response.json({ error: "Body must be a command" }, { status: 400 });
+      if (!isCommand(body)) {
+        return Response.json({ error: "Body must be a command" }, { status: 400 });
+      }
       const [reply] = await (await redis()).send([body]);
       const result = entry(reply ?? null, base64);
       return Response.json(result, { status: "error" in result ? 400 : 200 });

@@ -1,0 +1,144 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
+/**
+ * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
+ * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
+ * the flush concurrency tests and the end-to-end tests through the gateway.
+ * A stack that is already running is used as it is and left running; otherwise one is started
+ * (a fresh database on a clean checkout) and stopped at the end.
+ */
+import { join } from "node:path";
+import { loadKeys } from "./stack/keys.ts";
+import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts";
+import { isListening } from "./stack/processes.ts";
+import { functionEnv } from "./stack/services.ts";
+
+interface SuiteResult {
+  suite: string;
+  passed: number;
+  failed: number;
+}
+
+const deno = Deno.execPath();
+const results: SuiteResult[] = [];
+
+async function runStep(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: PROJECT_ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      output += decoder.decode(chunk, { stream: true });
+      await sink.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    collect(child.stdout, Deno.stdout),
+    collect(child.stderr, Deno.stderr),
+  ]);
+  return { code: status.code, output };
+}
+
+/** A check that passes or fails as a whole (formatting, lint, type check, stack start). */
+async function check(suite: string, command: string, args: string[]): Promise<boolean> {
+  console.log(`\n=== ${suite}`);
+  const { code } = await runStep(command, args);
+  results.push({ suite, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 });
+  return code === 0;
+}
+
+/** Counts from Deno's closing line, e.g. "ok | 12 passed (40 steps) | 0 failed". */
+export function denoCounts(output: string): { passed: number; failed: number } | null {
+  const line = output.split("\n").reverse().find((l) => /\d+ passed.*\d+ failed/.test(l));
+  if (!line) return null;
+  const count = (word: string) => {
+    const match = line.match(new RegExp(`(\\d+) ${word}(?: \\((\\d+) steps?\\))?`));
+    return match ? Number(match[1]) + Number(match[2] ?? 0) : 0;
+  };
+  return { passed: count("passed"), failed: count("failed") };
+}
+
+/** Counts from prove's summary: "Tests=N" and each "Failed X/Y subtests". */
+export function proveCounts(output: string, code: number): { passed: number; failed: number } {
+  const total = Number(output.match(/Tests=(\d+)/)?.[1] ?? 0);
+  let failed = 0;
+  for (const match of output.matchAll(/Failed (\d+)\/\d+ subtests/g)) failed += Number(match[1]);
+  if (code !== 0 && failed === 0) failed = 1; // a file died or its plan was wrong
+  return { passed: Math.max(total - failed, 0), failed };
+}
+
+async function denoSuite(suite: string, args: string[], env: Record<string, string> = {}) {
+  console.log(`\n=== ${suite}`);
+  const { code, output } = await runStep(deno, args, env);
+  const counts = denoCounts(output) ?? { passed: 0, failed: 1 };
+  if (code !== 0 && counts.failed === 0) counts.failed = 1;
+  results.push({ suite, ...counts });
+}
+
+async function proveSuite(suite: string, command: string, args: string[]) {
+  console.log(`\n=== ${suite}`);
+  const env = {
+    PGHOST: "127.0.0.1",
+    PGPORT: String(PORTS.postgres),
+    PGUSER: "postgres",
+    PGDATABASE: "postgres",
+    PGPASSWORD: DB_PASSWORD,
+  };
+  const { code, output } = await runStep(command, args, env);
+  results.push({ suite, ...proveCounts(output, code) });
+}
+
+async function listFiles(dir: string, suffix: string): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (path: string) => {
+    for await (const entry of Deno.readDir(path)) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory) await walk(child);
+      else if (entry.name.endsWith(suffix)) files.push(child);
+    }
+  };
+  await walk(join(PROJECT_ROOT, dir)).catch(() => {});
+  return files.sort();
+}
+
+const stackTask = (command: string) => ["task", "--quiet", "stack", command];
+
+await check("deno fmt --check", deno, ["fmt", "--check"]);
+await check("deno lint", deno, ["lint"]);
+await check("deno check", deno, ["task", "--quiet", "check"]);
+await denoSuite("unit tests", ["task", "--quiet", "test"]);
+
+const stackWasRunning = await isListening(PORTS.gateway);
+const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));
+if (stackUp) {
+  await proveSuite("pgTAP", "pg_prove", ["--ext", ".sql", "-r", "supabase/tests"]);
+  const scripts = await listFiles("supabase/tests", ".sh");
+  if (scripts.length > 0) await proveSuite("flush concurrency", "prove", ["-v", ...scripts]);
+  const keys = await loadKeys();
+  await denoSuite("end-to-end", ["task", "--quiet", "test:integration"], {
+    ...functionEnv(keys),
+    SUPABASE_URL: GATEWAY_URL,
+    PUBLISHABLE_KEY: keys.publishableKey,
+    SECRET_KEY: keys.secretKey,
+  });
+}
+if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
+
+console.log("\n=== summary");
+for (const { suite, passed, failed } of results) {
+  console.log(`${suite.padEnd(20)} ${passed} passed, ${failed} failed`);
+}
+const passed = results.reduce((sum, result) => sum + result.passed, 0);
+const failed = results.reduce((sum, result) => sum + result.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,97 @@
+/**
+ * Who is calling an operator endpoint. Checked in the function itself (verify_jwt is off) so that
+ * both generations of Supabase credentials work:
+ * - a user JWT signed with the legacy HS256 secret or with a key of SUPABASE_JWKS (ES256);
+ * - the legacy service_role JWT, or a secret key (`sb_secret_…`) in `apikey` or as Bearer;
+ * - a publishable key (`sb_publishable_…`) or the legacy anon key alone: the anon role.
+ */
+import type { Config } from "./config.ts";
+import { HttpError } from "./http.ts";
+import { JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
+
+export type Caller =
+  | { role: "service_role"; userId: null; token: string }
+  | { role: "authenticated"; userId: string; token: string }
+  | { role: "anon"; userId: null; token: string };
+
+function bearerToken(request: Request): string | null {
+  const match = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1] ?? null;
+}
+
+/** Compares two strings in time that does not depend on where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = new TextEncoder().encode(a);
+  const right = new TextEncoder().encode(b);
+  let diff = left.length ^ right.length;
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  }
+  return diff === 0;
+}
+
+function matchesAny(key: string, keys: readonly string[]): boolean {
+  return keys.reduce((found, candidate) => constantTimeEqual(key, candidate) || found, false);
+}
+
+/**
+ * Identifies the caller from its headers.
+ * @throws {HttpError} 401 when no credential is given or the one given is not valid
+ */
+export async function identifyCaller(
+  request: Request,
+  config: Config,
+  now: number = Date.now() / 1000,
+): Promise<Caller> {
+  const token = bearerToken(request);
+  const apikey = request.headers.get("apikey");
+
+  if (token && looksLikeJwt(token) && !matchesAny(token, config.publishableKeys)) {
+    let claims;
+    try {
+      claims = await verifyJwt(token, { hs256Secret: config.jwtSecret, jwks: config.jwks }, now);
+    } catch (error) {
+      const reason = error instanceof JwtError ? error.message : "Token could not be verified";
+      throw new HttpError(401, "invalid_token", `Authorization token is not valid: ${reason}`);
+    }
+    if (claims.role === "service_role") return { role: "service_role", userId: null, token };
+    if (claims.role === "authenticated" && typeof claims.sub === "string" && claims.sub) {
+      return { role: "authenticated", userId: claims.sub, token };
+    }
+    if (claims.role === "anon") return { role: "anon", userId: null, token };
+    throw new HttpError(
+      401,
+      "invalid_token",
+      `Token role "${String(claims.role)}" is not accepted`,
+    );
+  }
+  for (const key of [token, apikey]) {
+    if (!key) continue;
+    if (matchesAny(key, config.secretKeys)) {
+      return { role: "service_role", userId: null, token: config.serviceKey };
+    }
+    if (matchesAny(key, config.publishableKeys)) {
+      return { role: "anon", userId: null, token: config.anonKey };
+    }
+  }
+  if (token || apikey) throw new HttpError(401, "invalid_api_key", "API key is not valid");
+  throw new HttpError(
+    401,
+    "missing_credentials",
+    "Send an operator JWT as Authorization: Bearer, or an API key in the apikey header",
+  );
+}
+
+/**
+ * Throws unless the caller has one of the roles.
+ * @throws {HttpError} 403 naming the roles that may call
+ */
+export function requireRole(caller: Caller, ...roles: Caller["role"][]): void {
+  if (!roles.includes(caller.role)) {
+    throw new HttpError(
+      403,
+      "forbidden",
+      `This endpoint needs ${roles.join(" or ")}; the credential given is ${caller.role}`,
+    );
+  }
+}

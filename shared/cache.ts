@@ -1,0 +1,126 @@
+/**
+ * The cache in front of Postgres. Redis never holds the only copy of anything: every failure
+ * here is logged and treated as a miss (or as "no limit"), so the API stays correct without it.
+ * Keys are versioned (`telemetry:v1:<kind>:<id>`) and every write carries a TTL.
+ */
+import { Redis } from "@upstash/redis";
+import type { Logger } from "./log.ts";
+
+export interface Cache {
+  /** The cached text, or null on a miss or when the cache is down. */
+  get(key: string): Promise<string | null>;
+  /** Several keys in one round trip; a missing or failed key is null. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  /** Adds one to a counter, giving it a TTL when new; null when the cache is down. */
+  increment(key: string, ttlSeconds: number): Promise<number | null>;
+  /** Adds one to several counters at once (no TTL: generations live as long as Redis does). */
+  bump(keys: string[]): Promise<void>;
+  /** True when the cache answers. */
+  ping(): Promise<boolean>;
+}
+
+/** Builds a versioned cache key from its kind and parts. */
+export function cacheKey(kind: string, ...parts: string[]): string {
+  return ["telemetry", "v1", kind, ...parts].join(":");
+}
+
+/** A Cache on Upstash Redis (or the local stack's Upstash-compatible endpoint). */
+export function createUpstashCache(
+  options: { url: string; token: string; timeoutMs?: number },
+  logger: Logger,
+): Cache {
+  const redis = new Redis({
+    url: options.url,
+    token: options.token,
+    // Values are our own JSON text; no retries, so a Redis outage costs one failed call, not five.
+    automaticDeserialization: false,
+    retry: false,
+    enableTelemetry: false,
+    signal: () => AbortSignal.timeout(options.timeoutMs ?? 1_000),
+  });
+  const failed = <T>(operation: string, fallback: T) => (error: unknown): T => {
+    logger.warn("cache unavailable", {
+      operation,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return fallback;
+  };
+  const asText = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  return {
+    get: (key) => redis.get<string>(key).then(asText, failed("get", null)),
+    getMany: (keys) =>
+      keys.length === 0 ? Promise.resolve([]) : redis.mget<(string | null)[]>(...keys).then(
+        (values) => values.map(asText),
+        failed("mget", keys.map(() => null)),
+      ),
+    set: (key, value, ttlSeconds) =>
+      redis.set(key, value, { ex: ttlSeconds }).then(() => {}, failed("set", undefined)),
+    del: (...keys) =>
+      keys.length === 0
+        ? Promise.resolve()
+        : redis.del(...keys).then(() => {}, failed("del", undefined)),
+    increment: (key, ttlSeconds) => {
+      const pipeline = redis.pipeline();
+      pipeline.incr(key);
+      pipeline.expire(key, ttlSeconds, "NX");
+      return pipeline.exec<[number, number]>().then(([count]) => count, failed("incr", null));
+    },
+    bump: (keys) => {
+      if (keys.length === 0) return Promise.resolve();
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.incr(key);
+      return pipeline.exec().then(() => {}, failed("bump", undefined));
+    },
+    ping: () => redis.ping().then(() => true, () => false),
+  };
+}
+
+/** An in-memory Cache with an injected clock, for unit tests and for running without Redis. */
+export function createMemoryCache(now: () => number = Date.now): Cache {
+  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const read = (key: string) => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt <= now()) entries.delete(key);
+    return entries.get(key)?.value ?? null;
+  };
+  const add = (key: string, ttlSeconds: number | null) => {
+    const next = Number(read(key) ?? 0) + 1;
+    const expiresAt = entries.get(key)?.expiresAt ??
+      (ttlSeconds === null ? Infinity : now() + ttlSeconds * 1000);
+    entries.set(key, { value: String(next), expiresAt });
+    return next;
+  };
+  return {
+    get: (key) => Promise.resolve(read(key)),
+    getMany: (keys) => Promise.resolve(keys.map(read)),
+    set: (key, value, ttlSeconds) => {
+      entries.set(key, { value, expiresAt: now() + ttlSeconds * 1000 });
+      return Promise.resolve();
+    },
+    del: (...keys) => {
+      for (const key of keys) entries.delete(key);
+      return Promise.resolve();
+    },
+    increment: (key, ttlSeconds) => Promise.resolve(add(key, ttlSeconds)),
+    bump: (keys) => {
+      for (const key of keys) add(key, null);
+      return Promise.resolve();
+    },
+    ping: () => Promise.resolve(true),
+  };
+}
+
+/** A Cache for when no Redis is configured: every read misses, every write is dropped. */
+export function createDisabledCache(): Cache {
+  return {
+    get: () => Promise.resolve(null),
+    getMany: (keys) => Promise.resolve(keys.map(() => null)),
+    set: () => Promise.resolve(),
+    del: () => Promise.resolve(),
+    increment: () => Promise.resolve(null),
+    bump: () => Promise.resolve(),
+    ping: () => Promise.resolve(false),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Typed configuration, parsed once per isolate from the environment. Code reads Config, never
+ * Deno.env, so tests pass a plain record.
+ */
+import type { Jwk } from "./jwt.ts";
+import { envSchema } from "./schemas/env.ts";
+
+export interface Config {
+  supabaseUrl: string;
+  /** A key PostgREST takes as anon: the publishable key, else the legacy anon key. */
+  anonKey: string;
+  /** A key PostgREST takes as service_role: the secret key, else the legacy service_role key. */
+  serviceKey: string;
+  publishableKeys: string[];
+  secretKeys: string[];
+  /** Legacy tokens verify with it; unset on projects that moved to asymmetric keys only. */
+  jwtSecret: string | undefined;
+  jwks: Jwk[];
+  redis: { url: string; token: string } | null;
+  supabaseProjectId: string;
+  limits: {
+    maxBodyBytes: number;
+    maxLines: number;
+    ratePerMinute: number;
+    maxRetries: number;
+    deviceAuthCacheSeconds: number;
+    queryCacheSeconds: number;
+    healthMaxPendingAgeSeconds: number;
+  };
+}
+
+/** Thrown at cold start when the environment is incomplete; names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Parses and checks the environment.
+ * @throws {ConfigError} naming each missing or malformed variable
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      `${issue.path.join(".") || "environment"}: ${issue.message}`
+    );
+    throw new ConfigError(`Invalid environment: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const publishableKeys = Object.values(e.SUPABASE_PUBLISHABLE_KEYS ?? {});
+  const secretKeys = Object.values(e.SUPABASE_SECRET_KEYS ?? {});
+  const anonKey = e.SUPABASE_PUBLISHABLE_KEYS?.default ?? e.SUPABASE_ANON_KEY;
+  const serviceKey = e.SUPABASE_SECRET_KEYS?.default ?? e.SUPABASE_SERVICE_ROLE_KEY;
+  const missing = [
+    ...(anonKey ? [] : ["SUPABASE_PUBLISHABLE_KEYS or SUPABASE_ANON_KEY"]),
+    ...(serviceKey ? [] : ["SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY"]),
+    ...(e.UPSTASH_REDIS_REST_URL && !e.UPSTASH_REDIS_REST_TOKEN
+      ? ["UPSTASH_REDIS_REST_TOKEN (UPSTASH_REDIS_REST_URL is set)"]
+      : []),
+  ];
+  if (missing.length > 0 || !anonKey || !serviceKey) {
+    throw new ConfigError(`Invalid environment: missing ${missing.join("; ")}`);
+  }
+  const host = new URL(e.SUPABASE_URL).hostname;
+  return {
+    supabaseUrl: e.SUPABASE_URL,
+    anonKey,
+    serviceKey,
+    publishableKeys: [...publishableKeys, ...(e.SUPABASE_ANON_KEY ? [e.SUPABASE_ANON_KEY] : [])],
+    secretKeys: [
+      ...secretKeys,
+      ...(e.SUPABASE_SERVICE_ROLE_KEY ? [e.SUPABASE_SERVICE_ROLE_KEY] : []),
+    ],
+    jwtSecret: e.SUPABASE_JWT_SECRET,
+    jwks: e.SUPABASE_JWKS ?? [],
+    redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
+      ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+      : null,
+    // Hosted URLs are https://<project-ref>.supabase.co; anything else is a local stack.
+    supabaseProjectId: host.endsWith(".supabase.co") ? host.split(".")[0] ?? "local" : "local",
+    limits: {
+      maxBodyBytes: e.TELEMETRY_MAX_BODY_BYTES,
+      maxLines: e.TELEMETRY_MAX_LINES,
+      ratePerMinute: e.TELEMETRY_RATE_LIMIT_PER_MINUTE,
+      maxRetries: e.TELEMETRY_MAX_RETRIES,
+      deviceAuthCacheSeconds: e.DEVICE_AUTH_CACHE_SECONDS,
+      queryCacheSeconds: e.QUERY_CACHE_SECONDS,
+      healthMaxPendingAgeSeconds: e.HEALTH_MAX_PENDING_AGE_SECONDS,
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Database access through PostgREST with supabase-js: a service client for device traffic and
+ * a client per caller whose token PostgREST checks, so RLS decides what an operator sees.
+ * RPC failures become DbError, marked transient when a retry may succeed.
+ */
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Config } from "./config.ts";
+
+export type Db = SupabaseClient;
+
+const CLIENT_OPTIONS = {
+  auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+} as const;
+
+/** A client acting as service_role (RLS bypassed): build it once per isolate. */
+export function createServiceClient(config: Config): Db {
+  return createClient(config.supabaseUrl, config.serviceKey, CLIENT_OPTIONS);
+}
+
+/** A client acting as the caller: PostgREST verifies the token and applies RLS. */
+export function createCallerClient(config: Config, token: string): Db {
+  return createClient(config.supabaseUrl, config.anonKey, {
+    ...CLIENT_OPTIONS,
+    global: { headers: { Authorization: `Bearer ${token}` } },
+  });
+}
+
+/** A failed database call; `transient` when retrying may succeed (connection, overload). */
+export class DbError extends Error {
+  override readonly name = "DbError";
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly transient: boolean,
+    readonly httpStatus: number,
+  ) {
+    super(message);
+  }
+}
+
+// SQLSTATE classes and PostgREST codes that mean "the database was unreachable or busy".
+const TRANSIENT_CODES = /^(08|53|57P0|40001|40P01|PGRST00[0-3])/;
+
+interface PostgrestLikeError {
+  message: string;
+  code?: string;
+}
+
+/** Turns a supabase-js error (or a thrown fetch error) into a DbError. */
+export function toDbError(error: PostgrestLikeError | unknown, status = 0): DbError {
+  if (error && typeof error === "object" && "message" in error) {
+    const { message, code } = error as PostgrestLikeError;
+    const transient = status === 0 || status >= 502 || TRANSIENT_CODES.test(code ?? "");
+    return new DbError(String(message), code ?? "", transient, status);
+  }
+  return new DbError(String(error), "", true, status);
+}
+
+/**
+ * Calls a Postgres function through PostgREST and returns its result.
+ * @throws {DbError} when the call fails
+ */
+export async function callRpc<T>(
+  db: Db,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
+  let result;
+  try {
+    result = await db.rpc(name, args);
+  } catch (error) {
+    throw toDbError(error);
+  }
+  if (result.error) throw toDbError(result.error, result.status);
+  return result.data as T;
+}

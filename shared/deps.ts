@@ -1,0 +1,37 @@
+/**
+ * What every function's handler is given: config, logger, database, cache and clock. Built once
+ * per isolate in index.ts; tests build their own with real or in-memory parts.
+ */
+import { type Cache, createDisabledCache, createUpstashCache } from "./cache.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { createCallerClient, createServiceClient, type Db } from "./db.ts";
+import { createLogger, type Logger } from "./log.ts";
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  /** Acts as service_role: device traffic and service-only calls. */
+  db: Db;
+  /** A client acting as the caller whose token is given (RLS applies). */
+  dbAs: (token: string) => Db;
+  cache: Cache;
+  now: () => Date;
+}
+
+/**
+ * Builds the dependencies from an environment record.
+ * @throws {ConfigError} naming every missing or malformed variable
+ */
+export function createDeps(env: Record<string, string | undefined>, functionName: string): Deps {
+  const config = loadConfig(env);
+  const logger = createLogger({ function: functionName });
+  if (!config.redis) logger.warn("UPSTASH_REDIS_REST_URL is not set: running without a cache");
+  return {
+    config,
+    logger,
+    db: createServiceClient(config),
+    dbAs: (token) => createCallerClient(config, token),
+    cache: config.redis ? createUpstashCache(config.redis, logger) : createDisabledCache(),
+    now: () => new Date(),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Device authentication. Only the key's SHA-256 is looked up; a positive answer is cached for a
+ * short time (DEVICE_AUTH_CACHE_SECONDS, 60 s by default), and revoking or rotating a key through
+ * the `devices` function drops that entry at once. So a revoked key stops within that time even
+ * when revoked straight in SQL, and at once when revoked through the API.
+ */
+import { type Cache, cacheKey } from "./cache.ts";
+import { callRpc, type Db } from "./db.ts";
+import { HttpError } from "./http.ts";
+
+export interface Device {
+  id: string;
+  ownerId: string;
+  name: string;
+}
+
+/** The device key from `Authorization: Bearer …` or `x-device-key`, or null. */
+export function deviceKeyFrom(request: Request): string | null {
+  const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  return bearer ?? request.headers.get("x-device-key")?.trim() ?? null;
+}
+
+/** Lower-case hex SHA-256 of a key, as the devices table stores it. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The cache key under which a key hash's device is kept. */
+export function deviceCacheKey(keyHash: string): string {
+  return cacheKey("device", keyHash);
+}
+
+interface DeviceRow {
+  id: string;
+  "owner_id": string;
+  name: string;
+}
+
+/**
+ * Finds the device a request's key belongs to.
+ * @throws {HttpError} 401 when the key is missing, unknown or revoked
+ */
+export async function authenticateDevice(
+  request: Request,
+  deps: { db: Db; cache: Cache; cacheSeconds: number },
+): Promise<Device> {
+  const key = deviceKeyFrom(request);
+  if (!key) {
+    throw new HttpError(
+      401,
+      "missing_device_key",
+      "Send the device key as Authorization: Bearer <key> or x-device-key",
+    );
+  }
+  const keyHash = await sha256Hex(key);
+  const cached = await deps.cache.get(deviceCacheKey(keyHash));
+  if (cached) return JSON.parse(cached) as Device;
+  const rows = await callRpc<DeviceRow[]>(deps.db, "authenticate_device", { p_key_hash: keyHash });
+  const row = rows[0];
+  if (!row) throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
+  const device: Device = { id: row.id, ownerId: row.owner_id, name: row.name };
+  await deps.cache.set(deviceCacheKey(keyHash), JSON.stringify(device), deps.cacheSeconds);
+  return device;
+}

@@ -1,0 +1,63 @@
+import { assertEquals } from "@std/assert";
+import { findDuplicateKey, isCompleteJsonLine, splitJsonArray } from "./json_text.ts";
+
+function parts(text: string): { elements: string[]; problem?: string } {
+  const split = splitJsonArray(text);
+  const elements = split.elements.map((s) => text.slice(s.start, s.end));
+  return split.problem === undefined ? { elements } : { elements, problem: split.problem };
+}
+
+Deno.test("splitJsonArray finds each top-level element", async (t) => {
+  const cases: ReadonlyArray<readonly [string, ReturnType<typeof parts>]> = [
+    ["[]", { elements: [] }],
+    ["  [ ]  ", { elements: [] }],
+    ['[{"a":1}]', { elements: ['{"a":1}'] }],
+    ['[{"a":1}, {"b":[1,2]} ,3]', { elements: ['{"a":1}', '{"b":[1,2]}', "3"] }],
+    ['[{"a":"x,]}"},{"b":"\\"]"}]', { elements: ['{"a":"x,]}"}', '{"b":"\\"]"}'] }],
+    ['[{"a":1},]', { elements: ['{"a":1}'] }],
+    ["[1,,2]", { elements: ["1", "", "2"] }],
+    ["[nope, {}]", { elements: ["nope", "{}"] }],
+    ['[{"a":1}', { elements: ['{"a":1}'], problem: "JSON array is not terminated by ]" }],
+    ['[{"a":"x', { elements: ['{"a":"x'], problem: "JSON array is not terminated by ]" }],
+    ["[", { elements: [], problem: "JSON array is not terminated by ]" }],
+    ["[1] x", { elements: ["1"], problem: "Unexpected text after the JSON array" }],
+    ["[1]\n[2]", { elements: ["1"], problem: "Unexpected text after the JSON array" }],
+    ["[}]", { elements: ["}"] }],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => assertEquals(parts(text), expected));
+  }
+});
+
+Deno.test("isCompleteJsonLine is true only for one balanced value", async (t) => {
+  const cases: ReadonlyArray<readonly [string, boolean]> = [
+    ['{"a":1}', true],
+    ['  {"a":{"b":[1]}}  ', true],
+    ['{"a":"}"}', true],
+    ["{", false],
+    ['{"a":1', false],
+    ['{"a":1}{"b":2}', false],
+    ['{"a":"', false],
+    ["roll:1", false],
+    ["[1]", true],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => assertEquals(isCompleteJsonLine(text), expected));
+  }
+});
+
+Deno.test("findDuplicateKey finds repeated top-level keys only", async (t) => {
+  const cases: ReadonlyArray<readonly [string, string | undefined]> = [
+    ['{"a":1,"b":2}', undefined],
+    ['{"a":1,"a":2}', "a"],
+    ['{"a":1,"\\u0061":2}', "a"],
+    ['{"a":1,"A":2}', undefined],
+    ['{"a":{"b":1,"b":2}}', undefined],
+    ['{"a":[{"a":1}],"b":"a"}', undefined],
+    ['{"x":"a","y":{"x":1},"x":3}', "x"],
+    ["{}", undefined],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => assertEquals(findDuplicateKey(text), expected));
+  }
+});

@@ -1,0 +1,118 @@
+/**
+ * Reads a telemetry request body as a stream and parses it as it arrives, within the byte and
+ * line limits. Key:value and NDJSON bodies are parsed line by line as chunks come in; a JSON
+ * document is parsed when complete (its size is capped by the byte limit).
+ */
+import { HttpError } from "./http.ts";
+import { createStreamParser, type ParseResult } from "./parser.ts";
+
+/** Content types a device may send; anything else is answered 415. */
+export const TELEMETRY_CONTENT_TYPES = [
+  "text/plain",
+  "application/json",
+  "application/x-ndjson",
+  "application/ndjson",
+  "application/octet-stream",
+] as const;
+
+export interface BodyLimits {
+  maxBytes: number;
+  maxLines: number;
+}
+
+/**
+ * Checks the Content-Type. A missing one is read as text/plain, since the simplest devices send
+ * none.
+ * @throws {HttpError} 415 naming the accepted types
+ */
+export function checkTelemetryContentType(request: Request): string {
+  const type = (request.headers.get("content-type") ?? "text/plain").split(";")[0]?.trim()
+    .toLowerCase() ?? "";
+  if (!(TELEMETRY_CONTENT_TYPES as readonly string[]).includes(type)) {
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      `Content-Type "${type}" is not accepted; send one of ${TELEMETRY_CONTENT_TYPES.join(", ")}`,
+    );
+  }
+  return type;
+}
+
+function tooLarge(limits: BodyLimits): HttpError {
+  return new HttpError(
+    413,
+    "payload_too_large",
+    `Body is larger than ${limits.maxBytes} bytes; split it into several requests`,
+  );
+}
+
+function countLines(result: ParseResult): number {
+  return result.frames.length + result.rejects.length;
+}
+
+/**
+ * A JSON body `{"data": "<text>"}` carries its telemetry as text (the shape of a form-style
+ * client); it is parsed as that text. Any other JSON is telemetry itself.
+ */
+function unwrapDataEnvelope(text: string): string {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (
+      typeof value === "object" && value !== null && !Array.isArray(value) &&
+      Object.keys(value).length === 1 && "data" in value && typeof value.data === "string"
+    ) {
+      return value.data;
+    }
+  } catch {
+    // not JSON as a whole: the parser reports where it is wrong
+  }
+  return text;
+}
+
+/**
+ * Reads and parses the body.
+ * @throws {HttpError} 413 over the byte or line limit
+ */
+export async function readTelemetryBody(
+  request: Request,
+  contentType: string,
+  limits: BodyLimits,
+  receivedAt: Date,
+): Promise<ParseResult> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > limits.maxBytes) throw tooLarge(limits);
+  const parser = createStreamParser({ receivedAt });
+  const result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
+  const merge = (part: ParseResult) => {
+    result.frames.push(...part.frames);
+    result.errors.push(...part.errors);
+    result.rejects.push(...part.rejects);
+    if (countLines(result) > limits.maxLines) {
+      throw new HttpError(
+        413,
+        "too_many_lines",
+        `Body has more than ${limits.maxLines} lines; split it into several requests`,
+      );
+    }
+  };
+
+  if (contentType === "application/json") {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.length > limits.maxBytes) throw tooLarge(limits);
+    const text = unwrapDataEnvelope(new TextDecoder().decode(bytes));
+    merge(parser.push(text));
+    merge(parser.end());
+    return result;
+  }
+
+  let bytesRead = 0;
+  const decoder = new TextDecoder();
+  for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
+    bytesRead += chunk.length;
+    if (bytesRead > limits.maxBytes) throw tooLarge(limits);
+    merge(parser.push(decoder.decode(chunk, { stream: true })));
+  }
+  merge(parser.push(decoder.decode()));
+  merge(parser.end());
+  return result;
+}

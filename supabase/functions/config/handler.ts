@@ -1,0 +1,59 @@
+/**
+ * GET /config: the field catalogue and pipeline settings. Any valid JWT or API key may read it
+ * (the anon key included): it describes the API, not anyone's data.
+ */
+import { identifyCaller } from "../../../shared/auth.ts";
+import { FIELDS, telemetryFieldDescriptions } from "../../../shared/catalogue.ts";
+import { callRpc } from "../../../shared/db.ts";
+import type { Deps } from "../../../shared/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+import { PARSER_VERSION } from "../../../shared/parser.ts";
+
+interface Settings {
+  "batch_size": number;
+  "max_retries": number;
+  "retention_months": number;
+}
+
+interface BatchStatus {
+  "flush_schedule": string | null;
+}
+
+export function createConfigHandler(deps: Deps): (request: Request) => Promise<Response> {
+  return withBoundary("config", deps.logger, async (request, context) => {
+    requireMethod(request, "GET");
+    const caller = await identifyCaller(request, deps.config);
+    context.log.role = caller.role;
+    const [settings, status] = await Promise.all([
+      callRpc<Settings>(deps.db, "get_settings"),
+      callRpc<BatchStatus>(deps.db, "get_batch_status"),
+    ]);
+    return jsonResponse({
+      telemetry_fields: telemetryFieldDescriptions(),
+      fields: FIELDS.map((field) => ({
+        name: field.name,
+        type: field.kind,
+        sql_type: field.sqlType,
+        unit: field.unit,
+        min: field.min,
+        max: field.max,
+        max_length: field.maxLength,
+        aliases: field.aliases,
+        description: field.description,
+        group: field.group,
+      })),
+      "batch_size": settings.batch_size,
+      "max_retries": settings.max_retries,
+      "retention_months": settings.retention_months,
+      flush_interval: status.flush_schedule,
+      parser_version: PARSER_VERSION,
+      limits: {
+        max_body_bytes: deps.config.limits.maxBodyBytes,
+        max_lines: deps.config.limits.maxLines,
+        rate_limit_per_minute: deps.config.limits.ratePerMinute,
+      },
+      supabase_project_id: deps.config.supabaseProjectId,
+      timestamp: deps.now().toISOString(),
+    });
+  }, deps.now);
+}

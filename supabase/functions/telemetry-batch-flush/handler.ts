@@ -1,0 +1,35 @@
+/**
+ * POST /telemetry-batch-flush: moves every staged frame into the telemetry table now, instead of
+ * waiting for the pg_cron job. service_role only.
+ */
+import { identifyCaller, requireRole } from "../../../shared/auth.ts";
+import { callRpc } from "../../../shared/db.ts";
+import type { Deps } from "../../../shared/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+
+interface FlushResult {
+  "rows_moved": number;
+  "duplicates_dropped": number;
+  "duration_ms": number;
+}
+
+export function createBatchFlushHandler(deps: Deps): (request: Request) => Promise<Response> {
+  return withBoundary("telemetry-batch-flush", deps.logger, async (request, context) => {
+    requireMethod(request, "POST");
+    const caller = await identifyCaller(request, deps.config);
+    requireRole(caller, "service_role");
+    const flush = await callRpc<FlushResult>(deps.db, "flush_telemetry");
+    const batchStatus = await callRpc<Record<string, unknown>>(deps.db, "get_batch_status");
+    context.log.rows_moved = flush.rows_moved;
+    return jsonResponse({
+      success: true,
+      message:
+        `Flushed ${flush.rows_moved} records (${flush.duplicates_dropped} duplicates dropped)`,
+      "rows_moved": flush.rows_moved,
+      "duplicates_dropped": flush.duplicates_dropped,
+      "duration_ms": flush.duration_ms,
+      batch_status: batchStatus,
+      timestamp: deps.now().toISOString(),
+    });
+  }, deps.now);
+}

@@ -1,0 +1,196 @@
+/**
+ * POST /telemetry-parse: a device sends telemetry lines; valid frames are stored, invalid lines
+ * go to the dead-letter table with their reasons. Order: method, device key, rate limit,
+ * content type and size, parse and validate (one pass, as the body streams in), one database
+ * call, cache invalidation, response. 200 means every accepted frame is durable in Postgres.
+ *
+ * A single-line body answers the reference API's shape exactly
+ * `{success, parsed_data, stored, batch_status, timestamp}`; a longer body adds
+ * `accepted, rejected, errors` (the first 100 errors) and has `parsed_data: null`, since echoing
+ * thousands of frames back would cost the device more than it tells it.
+ */
+import { withRetry } from "../../../shared/retry.ts";
+import { callRpc, DbError } from "../../../shared/db.ts";
+import type { Deps } from "../../../shared/deps.ts";
+import {
+  authenticateDevice,
+  deviceCacheKey,
+  deviceKeyFrom,
+  sha256Hex,
+} from "../../../shared/device_auth.ts";
+import { HttpError, jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+import type { ParseResult, TelemetryRow } from "../../../shared/parser.ts";
+import { generationKeys } from "../../../shared/query_cache.ts";
+import { enforceRateLimit } from "../../../shared/rate_limit.ts";
+import { createReceiveClock } from "../../../shared/receive_clock.ts";
+import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
+
+const MAX_ERRORS_SHOWN = 100;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+interface IngestResult {
+  accepted: number;
+  "pending_records": number;
+  "batch_size": number;
+  "batch_full": boolean;
+}
+
+interface IngestAnswer {
+  replayed: boolean;
+  summary: Record<string, unknown>;
+  result: IngestResult;
+}
+
+function storeParam(url: URL): boolean {
+  const value = url.searchParams.get("store");
+  if (value === null || value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new HttpError(
+    400,
+    "invalid_parameter",
+    `Parameter "store" must be true or false, got "${value}"`,
+    {
+      parameter: "store",
+    },
+  );
+}
+
+function idempotencyKey(request: Request): string | null {
+  const key = request.headers.get("idempotency-key");
+  if (key === null) return null;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpError(
+      400,
+      "invalid_header",
+      "Header Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+      { header: "Idempotency-Key" },
+    );
+  }
+  return key;
+}
+
+/** The body fields that do not depend on the database, kept as the request's answer. */
+function summarise(
+  parsed: ParseResult,
+  rows: readonly TelemetryRow[],
+  stored: boolean,
+  timestamp: string,
+) {
+  const single = parsed.frames.length + parsed.rejects.length === 1;
+  return {
+    single,
+    parsed_data: single ? rows[0] ?? null : null,
+    stored,
+    accepted: parsed.frames.length,
+    rejected: parsed.rejects.length,
+    errors: parsed.errors.slice(0, MAX_ERRORS_SHOWN),
+    timestamp,
+  };
+}
+
+type Summary = ReturnType<typeof summarise>;
+
+function respond(summary: Summary, batch: IngestResult | null, replayed: boolean): Response {
+  const headers: Record<string, string> = replayed ? { "idempotent-replayed": "true" } : {};
+  if (summary.accepted === 0) {
+    throw new HttpError(
+      422,
+      "invalid_telemetry",
+      summary.single
+        ? `The frame is invalid: ${summary.errors[0]?.reason ?? "no valid field"}`
+        : `All ${summary.rejected} lines are invalid`,
+      { rejected: summary.rejected, errors: summary.errors },
+      headers,
+    );
+  }
+  const batchStatus = batch
+    ? {
+      "pending_records": batch.pending_records,
+      "batch_size": batch.batch_size,
+      "batch_full": batch.batch_full,
+    }
+    : null;
+  const body = summary.single
+    ? {
+      success: true,
+      parsed_data: summary.parsed_data,
+      stored: summary.stored,
+      batch_status: batchStatus,
+      timestamp: summary.timestamp,
+    }
+    : {
+      success: true,
+      parsed_data: null,
+      stored: summary.stored,
+      accepted: summary.accepted,
+      rejected: summary.rejected,
+      errors: summary.errors,
+      batch_status: batchStatus,
+      timestamp: summary.timestamp,
+    };
+  return jsonResponse(body, 200, headers);
+}
+
+export function createParseHandler(deps: Deps): (request: Request) => Promise<Response> {
+  const receiveClock = createReceiveClock();
+  return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
+    requireMethod(request, "POST");
+    const device = await authenticateDevice(request, {
+      db: deps.db,
+      cache: deps.cache,
+      cacheSeconds: deps.config.limits.deviceAuthCacheSeconds,
+    });
+    context.log.device_id = device.id;
+    const receivedAt = deps.now();
+    await enforceRateLimit(deps.cache, device.id, deps.config.limits.ratePerMinute, receivedAt);
+
+    const contentType = checkTelemetryContentType(request);
+    const store = storeParam(new URL(request.url));
+    const clientKey = idempotencyKey(request);
+    const parsed = await readTelemetryBody(request, contentType, {
+      maxBytes: deps.config.limits.maxBodyBytes,
+      maxLines: deps.config.limits.maxLines,
+    }, receivedAt);
+    context.log.frames = parsed.frames.length;
+    context.log.rejected = parsed.rejects.length;
+    if (parsed.frames.length === 0 && parsed.rejects.length === 0) {
+      throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
+    }
+
+    // Frames without a device timestamp get receive times no other request shares.
+    const untimestamped = parsed.frames.filter((frame) => !frame.timestamped).length;
+    const receiveTimes = receiveClock.take(untimestamped);
+    let next = 0;
+    const rows = parsed.frames.map((frame): TelemetryRow =>
+      frame.timestamped ? frame.row : { ...frame.row, recorded_at: receiveTimes[next++] ?? "" }
+    );
+
+    const summary = summarise(parsed, rows, store, receivedAt.toISOString());
+    if (!store) return respond(summary, null, false);
+
+    // The function's own key makes its retries below safe when the client sent none.
+    const key = clientKey ?? `auto:${crypto.randomUUID()}`;
+    const answer = await withRetry(
+      () =>
+        callRpc<IngestAnswer>(deps.db, "ingest_request", {
+          p_device_id: device.id,
+          p_frames: rows,
+          p_rejects: parsed.rejects,
+          p_idempotency_key: key,
+          p_summary: summary,
+        }),
+      { maxRetries: deps.config.limits.maxRetries },
+    ).catch(async (error: unknown) => {
+      // The key was revoked after its device was cached: forget it and refuse, as for any bad key.
+      if (error instanceof DbError && error.code === "P0002") {
+        await deps.cache.del(deviceCacheKey(await sha256Hex(deviceKeyFrom(request) ?? "")));
+        throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
+      }
+      throw error;
+    });
+    context.log.replayed = answer.replayed;
+    // Queries cached before this ingest must not be served again: bump their generations.
+    if (!answer.replayed) await deps.cache.bump(generationKeys(device.ownerId));
+    return respond(answer.summary as Summary, answer.result, answer.replayed);
+  }, deps.now);
+}

@@ -1,0 +1,4 @@
+import { createDeps } from "../../../shared/deps.ts";
+import { createParseHandler } from "./handler.ts";
+
+Deno.serve(createParseHandler(createDeps(Deno.env.toObject(), "telemetry-parse")));

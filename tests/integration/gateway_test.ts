@@ -1,0 +1,91 @@
+/**
+ * The local gateway on :54321 behaves like Supabase's: PostgREST behind /rest/v1 with API keys,
+ * functions behind /functions/v1 with the JWT check where verify_jwt is on.
+ */
+import { assertEquals, assertMatch } from "@std/assert";
+import { signHs256 } from "../../shared/jwt.ts";
+import { callFunction, jsonOf, REST_URL, stackKeys } from "./_helpers.ts";
+
+Deno.test("gateway answers /rest/v1/ with the anon key and the publishable key", async () => {
+  const keys = await stackKeys();
+  for (const apikey of [keys.anonKey, keys.publishableKey]) {
+    const { status, body } = await jsonOf(await fetch(`${REST_URL}/`, { headers: { apikey } }));
+    assertEquals(status, 200);
+    assertEquals(body.swagger, "2.0");
+  }
+});
+
+Deno.test("gateway refuses /rest/v1/ without an API key or with an unknown one", async () => {
+  const missing = await jsonOf(await fetch(`${REST_URL}/`));
+  assertEquals(missing.status, 401);
+  assertMatch(missing.body.message, /No API key/);
+  const unknown = await jsonOf(
+    await fetch(`${REST_URL}/`, { headers: { apikey: "sb_publishable_nope" } }),
+  );
+  assertEquals(unknown.status, 401);
+});
+
+Deno.test("gateway turns a secret key into the service_role for PostgREST", async () => {
+  const keys = await stackKeys();
+  const asService = await jsonOf(
+    await fetch(`${REST_URL}/rpc/get_batch_status`, {
+      method: "POST",
+      headers: { apikey: keys.secretKey, "content-type": "application/json" },
+      body: "{}",
+    }),
+  );
+  assertEquals(asService.status, 200);
+  assertEquals(typeof asService.body.pending_records, "number");
+  const asAnon = await jsonOf(
+    await fetch(`${REST_URL}/rpc/get_batch_status`, {
+      method: "POST",
+      headers: { apikey: keys.publishableKey, "content-type": "application/json" },
+      body: "{}",
+    }),
+  );
+  // get_batch_status is not granted to anon: PostgREST refuses the anon role.
+  assertEquals(asAnon.status === 401 || asAnon.status === 403 || asAnon.status === 404, true);
+});
+
+Deno.test("gateway answers health with supabase_connected from a real query", async () => {
+  const { status, body } = await jsonOf(await callFunction("health"));
+  assertEquals(status, 200);
+  assertEquals(body.supabase_connected, true);
+  assertEquals(body.cache_connected, true);
+  assertEquals(body.status === "healthy" || body.status === "degraded", true);
+  assertEquals(typeof body.batch_status.pending_records, "number");
+  assertEquals(body.batch_status.supabase_healthy, true);
+});
+
+Deno.test("gateway rejects a missing, expired or wrongly signed JWT for a verify_jwt function", async () => {
+  const keys = await stackKeys();
+  const now = Math.floor(Date.now() / 1000);
+  const expired = await signHs256(
+    { role: "anon", iat: now - 7200, exp: now - 3600 },
+    keys.jwtSecret,
+  );
+  const forged = await signHs256(
+    { role: "anon", exp: now + 3600 },
+    "another-secret-that-is-long-enough-000",
+  );
+  const cases: [string, Record<string, string>][] = [
+    ["missing", {}],
+    ["expired", { authorization: `Bearer ${expired}` }],
+    ["wrongly signed", { authorization: `Bearer ${forged}` }],
+    ["not a JWT", { authorization: "Bearer hello" }],
+  ];
+  for (const [name, headers] of cases) {
+    const { status } = await jsonOf(await callFunction("config", { headers }));
+    assertEquals([name, status], [name, 401]);
+  }
+  const valid = await jsonOf(
+    await callFunction("config", { headers: { authorization: `Bearer ${keys.anonKey}` } }),
+  );
+  assertEquals(valid.status, 200);
+});
+
+Deno.test("gateway answers 404 for a function that does not exist", async () => {
+  const { status, body } = await jsonOf(await callFunction("no-such-function"));
+  assertEquals(status, 404);
+  assertEquals(body.code, "NOT_FOUND");
+});

@@ -1,0 +1,273 @@
+/**
+ * telemetry-parse end to end: through the gateway to the real function, PostgREST, Postgres and
+ * Redis of the local stack.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import {
+  createDevice,
+  createUser,
+  jsonOf,
+  sendTelemetry,
+  sql,
+  stackKeys,
+  type TestDevice,
+} from "./_helpers.ts";
+
+async function stagedAndStored(deviceId: string): Promise<number> {
+  return Number(
+    await sql(`select count(*) from public.telemetry_frames where device_id = '${deviceId}'`),
+  );
+}
+
+async function newDevice(): Promise<TestDevice> {
+  return await createDevice(await createUser());
+}
+
+Deno.test("telemetry-parse stores the reference example and answers the reference shape", async () => {
+  const device = await newDevice();
+  const { status, body } = await jsonOf(
+    await sendTelemetry(device, "roll:15.2,pitch:8.1,yaw:45.0,alt:150,bat_v:12.4,armed:1"),
+  );
+  assertEquals(status, 200);
+  assertEquals(Object.keys(body).sort(), [
+    "batch_status",
+    "parsed_data",
+    "stored",
+    "success",
+    "timestamp",
+  ]);
+  assertEquals(body.success, true);
+  assertEquals(body.stored, true);
+  assertEquals(body.parsed_data.roll_degrees, 15.2);
+  assertEquals(body.parsed_data.pitch_degrees, 8.1);
+  assertEquals(body.parsed_data.yaw_degrees, 45);
+  assertEquals(body.parsed_data.altitude_m, 150);
+  assertEquals(body.parsed_data.battery_voltage_v, 12.4);
+  assertEquals(body.parsed_data.armed, true);
+  assertEquals(
+    body.parsed_data.raw_data,
+    "roll:15.2,pitch:8.1,yaw:45.0,alt:150,bat_v:12.4,armed:1",
+  );
+  assertEquals(typeof body.parsed_data.parser_version, "string");
+  assertEquals(body.parsed_data.data_source, "kv");
+  assertEquals(Object.keys(body.batch_status).sort(), [
+    "batch_full",
+    "batch_size",
+    "pending_records",
+  ]);
+  assertEquals(
+    await sql(
+      `select roll_degrees || ',' || altitude_m || ',' || armed from public.telemetry_frames where device_id = '${device.id}'`,
+    ),
+    "15.2,150,true",
+  );
+  // The receive time the device is told is the one stored.
+  assertEquals(
+    await sql(
+      `select recorded_at = '${body.parsed_data.recorded_at}'::timestamptz from public.telemetry_frames where device_id = '${device.id}'`,
+    ),
+    "t",
+  );
+});
+
+Deno.test("telemetry-parse stores the good lines of a mixed body and dead-letters the bad ones", async () => {
+  const device = await newDevice();
+  const body = [
+    "roll:1,pitch:2,ts:2026-01-01T00:00:00Z",
+    "roll:400,pitch:2,ts:2026-01-01T00:00:01Z",
+    "roll:3,pitch:4,ts:2026-01-01T00:00:02Z",
+    "this is not telemetry",
+  ].join("\n");
+  const { status, body: answer } = await jsonOf(await sendTelemetry(device, body));
+  assertEquals(status, 200);
+  assertEquals(answer.accepted, 2);
+  assertEquals(answer.rejected, 2);
+  assertEquals(answer.parsed_data, null);
+  assertEquals(answer.errors.map((e: { line: number }) => e.line), [2, 4]);
+  assertMatch(answer.errors[0].reason, /roll_degrees/);
+  assertEquals(await stagedAndStored(device.id), 2);
+  assertEquals(
+    await sql(
+      `select string_agg(line_number::text, ',' order by line_number) from public.telemetry_rejects where device_id = '${device.id}'`,
+    ),
+    "2,4",
+  );
+  assertEquals(
+    await sql(
+      `select raw_text from public.telemetry_rejects where device_id = '${device.id}' and line_number = 4`,
+    ),
+    "this is not telemetry",
+  );
+});
+
+Deno.test("telemetry-parse answers 422 and keeps the lines when every frame is invalid", async () => {
+  const device = await newDevice();
+  const { status, body } = await jsonOf(await sendTelemetry(device, "roll:abc\npitch:999"));
+  assertEquals(status, 422);
+  assertEquals(body.success, false);
+  assertEquals(body.error.code, "invalid_telemetry");
+  assertEquals(body.error.details.rejected, 2);
+  assertEquals(await stagedAndStored(device.id), 0);
+  assertEquals(
+    await sql(`select count(*) from public.telemetry_rejects where device_id = '${device.id}'`),
+    "2",
+  );
+});
+
+Deno.test("telemetry-parse stores frames without timestamps as separate rows", async () => {
+  const device = await newDevice();
+  const lines = Array.from({ length: 50 }, (_, i) => `roll:${i % 90},alt:${i}`).join("\n");
+  const first = await jsonOf(await sendTelemetry(device, lines));
+  const second = await jsonOf(await sendTelemetry(device, lines));
+  assertEquals([first.status, second.status], [200, 200]);
+  assertEquals(await stagedAndStored(device.id), 100);
+});
+
+Deno.test("telemetry-parse with an Idempotency-Key stores a retried request once", async () => {
+  const device = await newDevice();
+  const key = crypto.randomUUID();
+  const lines = "roll:1,alt:10\nroll:2,alt:20\nroll:3,alt:30";
+  const first = await sendTelemetry(device, lines, { "idempotency-key": key });
+  const firstBody = await jsonOf(first);
+  const retry = await sendTelemetry(device, lines, { "idempotency-key": key });
+  const retryBody = await jsonOf(retry);
+  assertEquals(firstBody.status, 200);
+  assertEquals(retryBody.status, 200);
+  assertEquals(retryBody.body, firstBody.body);
+  assertEquals(retry.headers.get("idempotent-replayed"), "true");
+  assertEquals(await stagedAndStored(device.id), 3);
+});
+
+Deno.test("telemetry-parse with store=false validates and stores nothing", async () => {
+  const device = await newDevice();
+  const { status, body } = await jsonOf(
+    await sendTelemetry(device, "roll:15.2,pitch:8.1,alt:150", {}, { store: "false" }),
+  );
+  assertEquals(status, 200);
+  assertEquals(body.stored, false);
+  assertEquals(body.parsed_data.roll_degrees, 15.2);
+  assertEquals(await stagedAndStored(device.id), 0);
+});
+
+Deno.test("telemetry-parse reads JSON arrays, NDJSON and the data envelope", async () => {
+  const device = await newDevice();
+  const array = await jsonOf(
+    await sendTelemetry(
+      device,
+      JSON.stringify([{ roll: 1, ts: "2026-02-01T00:00:00Z" }, {
+        roll: 2,
+        ts: "2026-02-01T00:00:01Z",
+      }]),
+      { "content-type": "application/json" },
+    ),
+  );
+  assertEquals([array.status, array.body.accepted], [200, 2]);
+  const ndjson = await jsonOf(
+    await sendTelemetry(device, '{"roll":3}\n{"roll":4,"mystery":"kept"}\n', {
+      "content-type": "application/x-ndjson",
+    }),
+  );
+  assertEquals([ndjson.status, ndjson.body.accepted], [200, 2]);
+  const envelope = await jsonOf(
+    await sendTelemetry(device, JSON.stringify({ data: "roll:15.2,pitch:8.1,alt:150" }), {
+      "content-type": "application/json",
+    }),
+  );
+  assertEquals(envelope.status, 200);
+  assertEquals(envelope.body.parsed_data.altitude_m, 150);
+  assertEquals(
+    await sql(
+      `select extra->>'mystery' from public.telemetry_frames where device_id = '${device.id}' and extra ? 'mystery'`,
+    ),
+    "kept",
+  );
+  assertEquals(await stagedAndStored(device.id), 5);
+});
+
+Deno.test("telemetry-parse refuses bad requests with the status that names the problem", async () => {
+  const device = await newDevice();
+  const cases: [string, Promise<Response>, number, string][] = [
+    ["empty body", sendTelemetry(device, "\n\n"), 400, "no_frames"],
+    [
+      "form content type",
+      sendTelemetry(device, "roll:1", { "content-type": "application/x-www-form-urlencoded" }),
+      415,
+      "unsupported_media_type",
+    ],
+    [
+      "bad store flag",
+      sendTelemetry(device, "roll:1", {}, { store: "maybe" }),
+      400,
+      "invalid_parameter",
+    ],
+    [
+      "bad idempotency key",
+      sendTelemetry(device, "roll:1", { "idempotency-key": "has space" }),
+      400,
+      "invalid_header",
+    ],
+    [
+      "unknown key",
+      sendTelemetry({ key: "dtk_not_a_real_key" }, "roll:1"),
+      401,
+      "invalid_device_key",
+    ],
+    ["too many lines", sendTelemetry(device, "roll:1\n".repeat(10_001)), 413, "too_many_lines"],
+    [
+      "too many bytes",
+      sendTelemetry(device, "x".repeat(5 * 1024 * 1024 + 1)),
+      413,
+      "payload_too_large",
+    ],
+  ];
+  for (const [name, pending, status, code] of cases) {
+    const { status: got, body } = await jsonOf(await pending);
+    assertEquals([name, got, body.error?.code], [name, status, code]);
+    assertEquals(body.success, false);
+  }
+  const missing = await jsonOf(
+    await fetch(`http://127.0.0.1:54321/functions/v1/telemetry-parse`, {
+      method: "POST",
+      body: "roll:1",
+    }),
+  );
+  assertEquals([missing.status, missing.body.error.code], [401, "missing_device_key"]);
+  const wrongMethod = await jsonOf(
+    await fetch(`http://127.0.0.1:54321/functions/v1/telemetry-parse`, {
+      headers: { "x-device-key": device.key },
+    }),
+  );
+  assertEquals(wrongMethod.status, 405);
+  assertEquals(await stagedAndStored(device.id), 0);
+});
+
+Deno.test("telemetry-parse answers 429 with Retry-After once the device is over its rate", async () => {
+  const device = await newDevice();
+  const keys = await stackKeys();
+  // Fill this minute's counter in the real Redis, through the Upstash endpoint, up to the limit.
+  const minute = Math.floor(Date.now() / 60_000);
+  const counter = `telemetry:v1:rate:${device.id}:${minute}`;
+  const upstash = await fetch(`http://127.0.0.1:54333/`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keys.upstashToken}` },
+    body: JSON.stringify(["SET", counter, "1200", "EX", "120"]),
+  });
+  await upstash.body?.cancel();
+  const response = await sendTelemetry(device, "roll:1");
+  const { status, body } = await jsonOf(response);
+  // The minute may have turned between the SET and the request; then the counter is fresh.
+  if (Math.floor(Date.now() / 60_000) === minute) {
+    assertEquals(status, 429);
+    assertEquals(body.error.code, "rate_limited");
+    assert(Number(response.headers.get("retry-after")) > 0);
+  }
+});
+
+Deno.test("telemetry-parse keeps two tenants' devices apart", async () => {
+  const [a, b] = [await newDevice(), await newDevice()];
+  await jsonOf(await sendTelemetry(a, "roll:1"));
+  await jsonOf(await sendTelemetry(b, "roll:2\nroll:3"));
+  assertEquals(await stagedAndStored(a.id), 1);
+  assertEquals(await stagedAndStored(b.id), 2);
+  assert(a.owner.id !== b.owner.id);
+});
