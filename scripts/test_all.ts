@@ -2,7 +2,8 @@
 /**
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
  * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
- * the flush concurrency tests and the end-to-end tests through the gateway.
+ * the flush concurrency tests, the end-to-end tests through the gateway and the stack's own
+ * start/stop behaviour.
  * A stack that is already running is used as it is and left running; otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
  */
@@ -131,6 +132,7 @@ if (stackUp) {
     PUBLISHABLE_KEY: keys.publishableKey,
     SECRET_KEY: keys.secretKey,
   });
+  await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
 

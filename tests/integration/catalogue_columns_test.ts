@@ -1,0 +1,44 @@
+/**
+ * The field catalogue and the database cannot drift: every catalogue field is a column of
+ * telemetry and of its staging table, with the catalogue's SQL type, and neither table has a
+ * typed field the catalogue lacks.
+ */
+import { assertEquals } from "@std/assert";
+import { FIELDS } from "../../shared/catalogue.ts";
+import { sql } from "./_helpers.ts";
+
+const METADATA_COLUMNS = [
+  "id",
+  "device_id",
+  "flight_id",
+  "recorded_at",
+  "created_at",
+  "raw_data",
+  "parser_version",
+  "data_source",
+  "extra",
+];
+
+async function columns(table: string): Promise<Map<string, string>> {
+  const rows = await sql(
+    `select column_name || ' ' || data_type from information_schema.columns
+     where table_schema = 'telemetry' and table_name = '${table}' order by ordinal_position`,
+  );
+  return new Map(
+    rows.split("\n").map((row) => {
+      const [name = "", ...type] = row.split(" ");
+      return [name, type.join(" ")];
+    }),
+  );
+}
+
+for (const table of ["telemetry", "telemetry_staging"]) {
+  Deno.test(`catalogue matches the columns of telemetry.${table}`, async () => {
+    const actual = await columns(table);
+    const typed = [...actual].filter(([name]) => !METADATA_COLUMNS.includes(name));
+    assertEquals(
+      typed,
+      FIELDS.map((field) => [field.name, field.sqlType]),
+    );
+  });
+}
