@@ -12,15 +12,7 @@
  */
 import { join } from "node:path";
 import { loadKeys, type StackKeys } from "./stack/keys.ts";
-import {
-  BIN_DIR,
-  DB_URL,
-  GATEWAY_URL,
-  PG_BIN_DIR,
-  PORTS,
-  PROJECT_ROOT,
-  STACK_DIR,
-} from "./stack/layout.ts";
+import { BIN_DIR, DB_URL, GATEWAY_URL, PORTS, PROJECT_ROOT, STACK_DIR } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
 import {
   assertPortFree,

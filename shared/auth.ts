@@ -59,6 +59,9 @@ export async function identifyCaller(
       return { role: "authenticated", userId: claims.sub, token };
     }
     if (claims.role === "anon") return { role: "anon", userId: null, token };
+    if (claims.role === "authenticated") {
+      throw new HttpError(401, "invalid_token", "Token of role authenticated has no sub claim");
+    }
     throw new HttpError(
       401,
       "invalid_token",

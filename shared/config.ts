@@ -40,27 +40,36 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) =>
       `${issue.path.join(".") || "environment"}: ${issue.message}`
     );
+  // The pairs below are checked on the raw record too, so that one message names everything.
+  const has = (name: string) => (env[name] ?? "") !== "";
+  if (!has("SUPABASE_PUBLISHABLE_KEYS") && !has("SUPABASE_ANON_KEY")) {
+    problems.push("SUPABASE_PUBLISHABLE_KEYS or SUPABASE_ANON_KEY: one is required");
+  }
+  if (!has("SUPABASE_SECRET_KEYS") && !has("SUPABASE_SERVICE_ROLE_KEY")) {
+    problems.push("SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY: one is required");
+  }
+  if (has("UPSTASH_REDIS_REST_URL") && !has("UPSTASH_REDIS_REST_TOKEN")) {
+    problems.push("UPSTASH_REDIS_REST_TOKEN: required when UPSTASH_REDIS_REST_URL is set");
+  }
+  const e = parsed.success ? parsed.data : null;
+  const anonKey = e?.SUPABASE_PUBLISHABLE_KEYS?.default ?? e?.SUPABASE_ANON_KEY;
+  const serviceKey = e?.SUPABASE_SECRET_KEYS?.default ?? e?.SUPABASE_SERVICE_ROLE_KEY;
+  if (e && !anonKey && has("SUPABASE_PUBLISHABLE_KEYS")) {
+    problems.push('SUPABASE_PUBLISHABLE_KEYS: needs a "default" key');
+  }
+  if (e && !serviceKey && has("SUPABASE_SECRET_KEYS")) {
+    problems.push('SUPABASE_SECRET_KEYS: needs a "default" key');
+  }
+  if (!e || !anonKey || !serviceKey || problems.length > 0) {
     throw new ConfigError(`Invalid environment: ${problems.join("; ")}`);
   }
-  const e = parsed.data;
   const publishableKeys = Object.values(e.SUPABASE_PUBLISHABLE_KEYS ?? {});
   const secretKeys = Object.values(e.SUPABASE_SECRET_KEYS ?? {});
-  const anonKey = e.SUPABASE_PUBLISHABLE_KEYS?.default ?? e.SUPABASE_ANON_KEY;
-  const serviceKey = e.SUPABASE_SECRET_KEYS?.default ?? e.SUPABASE_SERVICE_ROLE_KEY;
-  const missing = [
-    ...(anonKey ? [] : ["SUPABASE_PUBLISHABLE_KEYS or SUPABASE_ANON_KEY"]),
-    ...(serviceKey ? [] : ["SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY"]),
-    ...(e.UPSTASH_REDIS_REST_URL && !e.UPSTASH_REDIS_REST_TOKEN
-      ? ["UPSTASH_REDIS_REST_TOKEN (UPSTASH_REDIS_REST_URL is set)"]
-      : []),
-  ];
-  if (missing.length > 0 || !anonKey || !serviceKey) {
-    throw new ConfigError(`Invalid environment: missing ${missing.join("; ")}`);
-  }
   const host = new URL(e.SUPABASE_URL).hostname;
   return {
     supabaseUrl: e.SUPABASE_URL,

@@ -17,7 +17,8 @@ export interface Device {
 /** The device key from `Authorization: Bearer …` or `x-device-key`, or null. */
 export function deviceKeyFrom(request: Request): string | null {
   const bearer = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? request.headers.get("x-device-key")?.trim() ?? null;
+  const header = request.headers.get("x-device-key")?.trim();
+  return bearer ?? (header ? header : null);
 }
 
 /** Lower-case hex SHA-256 of a key, as the devices table stores it. */

@@ -44,7 +44,12 @@ export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new JwtError("Token segment is not base64url");
   const padded = text.replaceAll("-", "+").replaceAll("_", "/") +
     "=".repeat((4 - (text.length % 4)) % 4);
-  const binary = atob(padded);
+  let binary: string;
+  try {
+    binary = atob(padded);
+  } catch {
+    throw new JwtError("Token segment is not base64url");
+  }
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
 
@@ -120,8 +125,14 @@ export async function verifyJwt(
     );
     if (candidates.length === 0) throw new JwtError("No key matches the token's kid");
     for (const jwk of candidates) {
-      const { d: _private, ...publicJwk } = jwk;
-      const key = await crypto.subtle.importKey("jwk", publicJwk, ECDSA, false, ["verify"]);
+      // Only the public part, whatever the JWKS carries: a private exported key has d and key_ops.
+      const { d: _private, key_ops: _ops, ...publicJwk } = jwk;
+      let key: CryptoKey;
+      try {
+        key = await crypto.subtle.importKey("jwk", publicJwk, ECDSA, false, ["verify"]);
+      } catch {
+        continue; // a malformed key in the set cannot verify anything; try the others
+      }
       if (await crypto.subtle.verify(ECDSA, key, signature, data)) {
         valid = true;
         break;

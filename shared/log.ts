@@ -36,11 +36,11 @@ export function createLogger(
     write(
       level,
       JSON.stringify({
+        ...redact(base),
+        ...redact(fields),
         level,
         message,
         time: new Date().toISOString(),
-        ...base,
-        ...redact(fields),
       }),
     );
   return {

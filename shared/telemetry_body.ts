@@ -82,8 +82,9 @@ export async function readTelemetryBody(
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > limits.maxBytes) throw tooLarge(limits);
   const parser = createStreamParser({ receivedAt });
-  const result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
+  let result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
   const merge = (part: ParseResult) => {
+    if (part.format !== null) result = { ...result, format: part.format };
     result.frames.push(...part.frames);
     result.errors.push(...part.errors);
     result.rejects.push(...part.rejects);

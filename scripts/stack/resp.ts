@@ -29,7 +29,7 @@ function encodeCommand(args: readonly (string | number)[]): Uint8Array {
 }
 
 /** Incremental RESP2 reader over a growing byte buffer. */
-class ReplyReader {
+export class ReplyReader {
   #buffer = new Uint8Array(0);
   #offset = 0;
 

@@ -132,7 +132,7 @@ function respond(summary: Summary, batch: IngestResult | null, replayed: boolean
 }
 
 export function createParseHandler(deps: Deps): (request: Request) => Promise<Response> {
-  const receiveClock = createReceiveClock();
+  const receiveClock = createReceiveClock(() => deps.now().getTime());
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
     requireMethod(request, "POST");
     const device = await authenticateDevice(request, {

@@ -1,0 +1,207 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+
+const SECRET = "a-test-secret-that-is-at-least-32-characters";
+const EC_KEY = { kty: "EC", crv: "P-256", kid: "key-1", x: "x-coordinate", y: "y-coordinate" };
+
+/** The smallest environment that loads: a URL and one key of each kind. */
+const MINIMAL = {
+  SUPABASE_URL: "http://127.0.0.1:54321",
+  SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_test"}',
+  SUPABASE_SECRET_KEYS: '{"default":"sb_secret_test"}',
+} as const;
+
+const DEFAULT_LIMITS: Config["limits"] = {
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxLines: 10_000,
+  ratePerMinute: 1_200,
+  maxRetries: 3,
+  deviceAuthCacheSeconds: 60,
+  queryCacheSeconds: 300,
+  healthMaxPendingAgeSeconds: 300,
+};
+
+function configError(env: Record<string, string | undefined>): string {
+  return assertThrows(() => loadConfig(env), ConfigError).message;
+}
+
+Deno.test("loadConfig applies the defaults when only the URL and keys are set", () => {
+  assertEquals(loadConfig(MINIMAL), {
+    supabaseUrl: "http://127.0.0.1:54321",
+    anonKey: "sb_publishable_test",
+    serviceKey: "sb_secret_test",
+    publishableKeys: ["sb_publishable_test"],
+    secretKeys: ["sb_secret_test"],
+    jwtSecret: undefined,
+    jwks: [],
+    redis: null,
+    supabaseProjectId: "local",
+    limits: DEFAULT_LIMITS,
+  });
+});
+
+Deno.test("loadConfig keeps legacy and new keys side by side when both are set", () => {
+  const config = loadConfig({
+    ...MINIMAL,
+    SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_a","web":"sb_publishable_b"}',
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_a","ops":"sb_secret_b"}',
+    SUPABASE_ANON_KEY: "legacy.anon.jwt",
+    SUPABASE_SERVICE_ROLE_KEY: "legacy.service.jwt",
+    SUPABASE_JWT_SECRET: SECRET,
+  });
+  assertEquals(
+    {
+      anonKey: config.anonKey,
+      serviceKey: config.serviceKey,
+      publishableKeys: config.publishableKeys,
+      secretKeys: config.secretKeys,
+      jwtSecret: config.jwtSecret,
+    },
+    {
+      anonKey: "sb_publishable_a",
+      serviceKey: "sb_secret_a",
+      publishableKeys: ["sb_publishable_a", "sb_publishable_b", "legacy.anon.jwt"],
+      secretKeys: ["sb_secret_a", "sb_secret_b", "legacy.service.jwt"],
+      jwtSecret: SECRET,
+    },
+  );
+});
+
+Deno.test("loadConfig uses the legacy keys when the new ones are not set", () => {
+  const config = loadConfig({
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    SUPABASE_ANON_KEY: "legacy.anon.jwt",
+    SUPABASE_SERVICE_ROLE_KEY: "legacy.service.jwt",
+  });
+  assertEquals(
+    [config.anonKey, config.serviceKey, config.publishableKeys, config.secretKeys],
+    ["legacy.anon.jwt", "legacy.service.jwt", ["legacy.anon.jwt"], ["legacy.service.jwt"]],
+  );
+});
+
+Deno.test("loadConfig reads every limit from its variable", () => {
+  const config = loadConfig({
+    ...MINIMAL,
+    TELEMETRY_MAX_BODY_BYTES: "1024",
+    TELEMETRY_MAX_LINES: "10",
+    TELEMETRY_RATE_LIMIT_PER_MINUTE: "5",
+    TELEMETRY_MAX_RETRIES: "1",
+    DEVICE_AUTH_CACHE_SECONDS: "7",
+    QUERY_CACHE_SECONDS: "8",
+    HEALTH_MAX_PENDING_AGE_SECONDS: "9",
+  });
+  assertEquals(config.limits, {
+    maxBodyBytes: 1024,
+    maxLines: 10,
+    ratePerMinute: 5,
+    maxRetries: 1,
+    deviceAuthCacheSeconds: 7,
+    queryCacheSeconds: 8,
+    healthMaxPendingAgeSeconds: 9,
+  });
+});
+
+Deno.test("loadConfig takes the project id from a hosted URL and 'local' otherwise", async (t) => {
+  const cases: [string, string][] = [
+    ["https://abcd.supabase.co", "abcd"],
+    ["https://abcdefghijklmnop.supabase.co/", "abcdefghijklmnop"],
+    ["http://127.0.0.1:54321", "local"],
+    ["http://localhost:54321", "local"],
+    ["https://supabase.co", "local"],
+    ["https://abcd.notsupabase.co", "local"],
+    ["https://api.example.com", "local"],
+  ];
+  for (const [url, id] of cases) {
+    await t.step(`${url} -> ${id}`, () => {
+      assertEquals(loadConfig({ ...MINIMAL, SUPABASE_URL: url }).supabaseProjectId, id);
+    });
+  }
+});
+
+Deno.test("loadConfig reads a JWKS given as an object with keys or as a bare array", async (t) => {
+  await t.step('{"keys": [...]}', () => {
+    const config = loadConfig({ ...MINIMAL, SUPABASE_JWKS: JSON.stringify({ keys: [EC_KEY] }) });
+    assertEquals(config.jwks, [EC_KEY]);
+  });
+  await t.step("[...]", () => {
+    const config = loadConfig({ ...MINIMAL, SUPABASE_JWKS: JSON.stringify([EC_KEY]) });
+    assertEquals(config.jwks, [EC_KEY]);
+  });
+});
+
+Deno.test("loadConfig sets redis only when both Upstash variables are set", () => {
+  const config = loadConfig({
+    ...MINIMAL,
+    UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+    UPSTASH_REDIS_REST_TOKEN: "token",
+  });
+  assertEquals(config.redis, { url: "https://redis.example.com", token: "token" });
+});
+
+Deno.test("loadConfig throws naming every missing key in one ConfigError", () => {
+  assertEquals(
+    configError({
+      SUPABASE_URL: "http://127.0.0.1:54321",
+      UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+    }),
+    "Invalid environment: SUPABASE_PUBLISHABLE_KEYS or SUPABASE_ANON_KEY: one is required; " +
+      "SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY: one is required; " +
+      "UPSTASH_REDIS_REST_TOKEN: required when UPSTASH_REDIS_REST_URL is set",
+  );
+});
+
+Deno.test("loadConfig throws naming UPSTASH_REDIS_REST_TOKEN when only the URL is set", () => {
+  assertEquals(
+    configError({ ...MINIMAL, UPSTASH_REDIS_REST_URL: "https://redis.example.com" }),
+    "Invalid environment: UPSTASH_REDIS_REST_TOKEN: required when UPSTASH_REDIS_REST_URL is set",
+  );
+});
+
+Deno.test("loadConfig throws naming the secret keys when the default is not among them", () => {
+  assertEquals(
+    configError({ ...MINIMAL, SUPABASE_SECRET_KEYS: '{"ops":"sb_secret_test"}' }),
+    'Invalid environment: SUPABASE_SECRET_KEYS: needs a "default" key',
+  );
+});
+
+Deno.test("loadConfig throws naming every malformed variable in one ConfigError", () => {
+  assertEquals(
+    configError({
+      ...MINIMAL,
+      SUPABASE_URL: "not a url",
+      SUPABASE_SECRET_KEYS: "{not json",
+      SUPABASE_JWT_SECRET: "short",
+      TELEMETRY_MAX_LINES: "0",
+    }),
+    "Invalid environment: SUPABASE_URL: Invalid URL; " +
+      'SUPABASE_SECRET_KEYS: must be a JSON object of names to keys, e.g. {"default":"…"}; ' +
+      "SUPABASE_JWT_SECRET: Too small: expected string to have >=32 characters; " +
+      "TELEMETRY_MAX_LINES: Too small: expected number to be >0",
+  );
+});
+
+Deno.test("loadConfig throws naming the variable when a key set is not an object of strings", async (t) => {
+  const cases: [string, string, string][] = [
+    ["SUPABASE_PUBLISHABLE_KEYS", "[]", "must be a JSON object of names to keys"],
+    ["SUPABASE_SECRET_KEYS", '{"default":1}', "must be a JSON object of names to keys"],
+    ["SUPABASE_SECRET_KEYS", '"sb_secret_test"', "must be a JSON object of names to keys"],
+    ["SUPABASE_JWKS", "{not json", "must be a JWKS"],
+    ["SUPABASE_JWKS", '{"keys":[{"kid":"no-kty"}]}', "must be a JWKS"],
+    ["SUPABASE_JWKS", '{"key":[]}', "must be a JWKS"],
+  ];
+  for (const [name, value, message] of cases) {
+    await t.step(`${name}=${value}`, () => {
+      const text = configError({ ...MINIMAL, [name]: value });
+      assertEquals(text.startsWith(`Invalid environment: ${name}: ${message}`), true, text);
+    });
+  }
+});
+
+Deno.test("loadConfig throws naming SUPABASE_URL and both key sets when all are missing", () => {
+  assertEquals(
+    configError({}),
+    "Invalid environment: SUPABASE_URL: Invalid input: expected string, received undefined; " +
+      "SUPABASE_PUBLISHABLE_KEYS or SUPABASE_ANON_KEY: one is required; " +
+      "SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY: one is required",
+  );
+});
