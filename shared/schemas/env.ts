@@ -51,7 +51,8 @@ export const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   TELEMETRY_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
-  TELEMETRY_MAX_LINES: positiveInt(10_000),
+  // One request is one ingest statement, and ingest_telemetry takes at most 10,000 frames.
+  TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
   TELEMETRY_MAX_RETRIES: positiveInt(3),
   DEVICE_AUTH_CACHE_SECONDS: positiveInt(60),

@@ -1,0 +1,128 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
+/**
+ * Ingest benchmark on the running local stack, printed side by side with the naive baseline in
+ * the same run: the same frames POSTed through PostgREST straight into an indexed copy of the
+ * telemetry table (one row per request, then 500-row JSON arrays), against telemetry-parse
+ * (one frame per request, then 500-line bodies). Figures, not assertions: the machine is shared.
+ * Usage: deno task bench:ingest [requests] [concurrency]
+ */
+import { loadKeys } from "./stack/keys.ts";
+import { GATEWAY_URL } from "./stack/layout.ts";
+import * as postgres from "./stack/postgres.ts";
+
+const requests = Number(Deno.args[0] ?? 2000);
+const concurrency = Number(Deno.args[1] ?? 8);
+const BATCH = 500;
+const keys = await loadKeys();
+
+function frame(i: number, base: number): Record<string, unknown> {
+  return {
+    recorded_at: new Date(base + i).toISOString(),
+    roll_degrees: (i % 360) - 180,
+    pitch_degrees: (i % 180) - 90,
+    altitude_m: i % 500,
+    battery_voltage_v: 12.4,
+    armed: i % 2 === 0,
+  };
+}
+
+function kvLine(row: Record<string, unknown>): string {
+  return Object.entries(row).map(([k, v]) => `${k === "recorded_at" ? "ts" : k}:${v}`).join(",");
+}
+
+/** Runs `count` calls with `concurrency` in flight and returns rows per second. */
+async function measure(count: number, rowsPerCall: number, call: (i: number) => Promise<Response>) {
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const response = await call(next++);
+      if (!response.ok) failures++;
+      await response.body?.cancel();
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  return { rowsPerSecond: Math.round((count * rowsPerCall) / seconds), failures };
+}
+
+await postgres.psql(`
+  drop table if exists public.bench_naive_telemetry;
+  create table public.bench_naive_telemetry (like telemetry.telemetry including defaults);
+  alter table public.bench_naive_telemetry alter column id add generated always as identity;
+  create unique index on public.bench_naive_telemetry (device_id, recorded_at);
+  create index on public.bench_naive_telemetry using brin (recorded_at);
+  create index on public.bench_naive_telemetry using gin (extra);
+  grant insert, select on public.bench_naive_telemetry to service_role;
+  notify pgrst, 'reload schema';`);
+await new Promise((resolve) => setTimeout(resolve, 1500));
+
+// One device per request in flight, so that no device reaches its per-minute rate limit.
+const owner = crypto.randomUUID();
+await postgres.psql(`insert into auth.users (id) values ('${owner}')`);
+const devices: { id: string; key: string }[] = [];
+for (let i = 0; i < concurrency; i++) {
+  const out = await postgres.psql(
+    `set request.jwt.claims = '{"role":"service_role"}';
+     select row_to_json(d) from public.create_device('bench ${i}', '${owner}') d;`,
+  );
+  devices.push(JSON.parse(out.split("\n").at(-1) ?? "{}"));
+}
+const deviceFor = (i: number) => devices[i % devices.length] ?? { id: "", key: "" };
+// Device times within the last hours, which the parser accepts; each case its own range.
+const now = Date.now();
+const naive = (i: number, rows: Record<string, unknown>[]) =>
+  fetch(`${GATEWAY_URL}/rest/v1/bench_naive_telemetry`, {
+    method: "POST",
+    headers: {
+      apikey: keys.serviceRoleKey,
+      "content-type": "application/json",
+      prefer: "return=minimal",
+    },
+    body: JSON.stringify(rows.map((row) => ({ ...row, device_id: deviceFor(i).id }))),
+  });
+const ours = (i: number, rows: Record<string, unknown>[]) =>
+  fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${deviceFor(i).key}`, "content-type": "text/plain" },
+    body: rows.map(kvLine).join("\n"),
+  });
+
+const batches = Math.max(4, Math.round(requests / 50));
+const results = [
+  [
+    "single frame",
+    await measure(requests, 1, (i) => naive(i, [frame(i, now - 4e7)])),
+    await measure(requests, 1, (i) => ours(i, [frame(i, now - 3e7)])),
+  ],
+  [
+    `${BATCH}-frame body`,
+    await measure(
+      batches,
+      BATCH,
+      (i) => naive(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 2e7))),
+    ),
+    await measure(
+      batches,
+      BATCH,
+      (i) => ours(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 1e7))),
+    ),
+  ],
+] as const;
+
+console.log(`ingest, ${concurrency} requests in flight (rows/s; higher is better)`);
+console.log(
+  "case".padEnd(18) + "naive PostgREST".padStart(18) + "telemetry-parse".padStart(18) +
+    "ratio".padStart(8),
+);
+for (const [name, baseline, candidate] of results) {
+  console.log(
+    name.padEnd(18) + String(baseline.rowsPerSecond).padStart(18) +
+      String(candidate.rowsPerSecond).padStart(18) +
+      (candidate.rowsPerSecond / baseline.rowsPerSecond).toFixed(2).padStart(8) +
+      (baseline.failures + candidate.failures
+        ? `  (failures: ${baseline.failures}/${candidate.failures})`
+        : ""),
+  );
+}
+await postgres.psql(`drop table public.bench_naive_telemetry; notify pgrst, 'reload schema';`);

@@ -1,0 +1,59 @@
+/**
+ * The local Upstash REST endpoint serves every command shape the project sends through
+ * @upstash/redis (via shared/cache.ts), against the real redis-server, and guards every path
+ * with the token.
+ */
+import { assertEquals } from "@std/assert";
+import { Redis } from "@upstash/redis";
+import { createUpstashCache } from "../../shared/cache.ts";
+import { createMemoryLogger } from "../../shared/log.ts";
+import { PORTS } from "../../scripts/stack/layout.ts";
+import { stackKeys } from "./_helpers.ts";
+
+const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
+
+Deno.test("upstash endpoint serves the cache's get, set, getMany, del, increment, bump and ping", async () => {
+  const logger = createMemoryLogger();
+  const cache = createUpstashCache(
+    { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
+    logger,
+  );
+  const prefix = `test:${crypto.randomUUID()}`;
+  const text = JSON.stringify({ note: "héllo ✈ drones", n: 1 });
+  await cache.set(`${prefix}:a`, text, 30);
+  assertEquals(await cache.get(`${prefix}:a`), text);
+  assertEquals(await cache.getMany([`${prefix}:a`, `${prefix}:missing`]), [text, null]);
+  assertEquals(await cache.increment(`${prefix}:n`, 30), 1);
+  assertEquals(await cache.increment(`${prefix}:n`, 30), 2);
+  await cache.bump([`${prefix}:g1`, `${prefix}:g2`]);
+  assertEquals(await cache.getMany([`${prefix}:g1`, `${prefix}:g2`]), ["1", "1"]);
+  await cache.del(`${prefix}:a`, `${prefix}:n`, `${prefix}:g1`, `${prefix}:g2`);
+  assertEquals(await cache.get(`${prefix}:a`), null);
+  assertEquals(await cache.ping(), true);
+  assertEquals(logger.lines, []);
+});
+
+Deno.test("upstash endpoint runs a multi-exec transaction and keeps the TTL set by EX", async () => {
+  const redis = new Redis({ url: UPSTASH_URL, token: (await stackKeys()).upstashToken });
+  const key = `test:${crypto.randomUUID()}`;
+  const transaction = redis.multi();
+  transaction.set(key, "v", { ex: 30 });
+  transaction.ttl(key);
+  transaction.get(key);
+  const [set, ttl, value] = await transaction.exec<[string, number, string]>();
+  assertEquals([set, value], ["OK", "v"]);
+  assertEquals(ttl > 0 && ttl <= 30, true);
+  await redis.del(key);
+});
+
+Deno.test("upstash endpoint refuses a wrong token on every path", async () => {
+  for (const path of ["/", "/pipeline", "/multi-exec"]) {
+    const response = await fetch(`${UPSTASH_URL}${path}`, {
+      method: "POST",
+      headers: { authorization: "Bearer wrong" },
+      body: JSON.stringify(path === "/" ? ["PING"] : [["PING"]]),
+    });
+    await response.body?.cancel();
+    assertEquals([path, response.status], [path, 401]);
+  }
+});
