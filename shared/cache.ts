@@ -13,12 +13,23 @@ export interface Cache {
   getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
-  /** Adds one to a counter, giving it a TTL when new; null when the cache is down. */
-  increment(key: string, ttlSeconds: number): Promise<number | null>;
-  /** Adds one to several counters at once (no TTL: generations live as long as Redis does). */
-  bump(keys: string[]): Promise<void>;
+  /**
+   * Adds to counters in one round trip: each increment by its amount (a new counter gets its
+   * TTL), each bump by one (no TTL: generations live as long as Redis does).
+   * @returns the increments' new totals, in order, or null when the cache is down
+   */
+  addToCounters(
+    increments: readonly CounterIncrement[],
+    bumps: readonly string[],
+  ): Promise<number[] | null>;
   /** True when the cache answers. */
   ping(): Promise<boolean>;
+}
+
+export interface CounterIncrement {
+  key: string;
+  by: number;
+  ttlSeconds: number;
 }
 
 /** Builds a versioned cache key from its kind and parts. */
@@ -61,17 +72,18 @@ export function createUpstashCache(
       keys.length === 0
         ? Promise.resolve()
         : redis.del(...keys).then(() => {}, failed("del", undefined)),
-    increment: (key, ttlSeconds) => {
+    addToCounters: (increments, bumps) => {
+      if (increments.length === 0 && bumps.length === 0) return Promise.resolve([]);
       const pipeline = redis.pipeline();
-      pipeline.incr(key);
-      pipeline.expire(key, ttlSeconds, "NX");
-      return pipeline.exec<[number, number]>().then(([count]) => count, failed("incr", null));
-    },
-    bump: (keys) => {
-      if (keys.length === 0) return Promise.resolve();
-      const pipeline = redis.pipeline();
-      for (const key of keys) pipeline.incr(key);
-      return pipeline.exec().then(() => {}, failed("bump", undefined));
+      for (const { key, by, ttlSeconds } of increments) {
+        pipeline.incrby(key, by);
+        pipeline.expire(key, ttlSeconds, "NX");
+      }
+      for (const key of bumps) pipeline.incr(key);
+      return pipeline.exec<number[]>().then(
+        (replies) => increments.map((_, i) => Number(replies[i * 2])),
+        failed("counters", null),
+      );
     },
     ping: () => redis.ping().then(() => true, () => false),
   };
@@ -85,8 +97,8 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
     if (entry && entry.expiresAt <= now()) entries.delete(key);
     return entries.get(key)?.value ?? null;
   };
-  const add = (key: string, ttlSeconds: number | null) => {
-    const next = Number(read(key) ?? 0) + 1;
+  const add = (key: string, by: number, ttlSeconds: number | null) => {
+    const next = Number(read(key) ?? 0) + by;
     const expiresAt = entries.get(key)?.expiresAt ??
       (ttlSeconds === null ? Infinity : now() + ttlSeconds * 1000);
     entries.set(key, { value: String(next), expiresAt });
@@ -103,10 +115,10 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
       for (const key of keys) entries.delete(key);
       return Promise.resolve();
     },
-    increment: (key, ttlSeconds) => Promise.resolve(add(key, ttlSeconds)),
-    bump: (keys) => {
-      for (const key of keys) add(key, null);
-      return Promise.resolve();
+    addToCounters: (increments, bumps) => {
+      const totals = increments.map(({ key, by, ttlSeconds }) => add(key, by, ttlSeconds));
+      for (const key of bumps) add(key, 1, null);
+      return Promise.resolve(totals);
     },
     ping: () => Promise.resolve(true),
   };
@@ -119,8 +131,7 @@ export function createDisabledCache(): Cache {
     getMany: (keys) => Promise.resolve(keys.map(() => null)),
     set: () => Promise.resolve(),
     del: () => Promise.resolve(),
-    increment: () => Promise.resolve(null),
-    bump: () => Promise.resolve(),
+    addToCounters: () => Promise.resolve(null),
     ping: () => Promise.resolve(false),
   };
 }

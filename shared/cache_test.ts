@@ -62,30 +62,30 @@ Deno.test("createMemoryCache del removes every key given", async () => {
   assertEquals(await cache.get("b"), "2");
 });
 
-Deno.test("createMemoryCache increment counts from 1 and keeps the first TTL", async () => {
+Deno.test("createMemoryCache addToCounters counts from the amount and keeps the first TTL", async () => {
   const { now, cache } = memory();
-  assertEquals(await cache.increment("n", 10), 1);
+  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), [1]);
   now.ms = START + 9_000;
-  assertEquals(await cache.increment("n", 10), 2);
-  assertEquals(await cache.get("n"), "2");
+  assertEquals(await cache.addToCounters([{ key: "n", by: 3, ttlSeconds: 10 }], []), [4]);
+  assertEquals(await cache.get("n"), "4");
   now.ms = START + 10_000;
   assertEquals(await cache.get("n"), null);
-  assertEquals(await cache.increment("n", 10), 1);
+  assertEquals(await cache.addToCounters([{ key: "n", by: 2, ttlSeconds: 10 }], []), [2]);
   now.ms = START + 19_999;
-  assertEquals(await cache.get("n"), "1");
+  assertEquals(await cache.get("n"), "2");
 });
 
-Deno.test("createMemoryCache increment adds to a number stored with set", async () => {
+Deno.test("createMemoryCache addToCounters adds to a number stored with set", async () => {
   const { cache } = memory();
   await cache.set("n", "41", 10);
-  assertEquals(await cache.increment("n", 10), 42);
+  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), [42]);
 });
 
-Deno.test("createMemoryCache bump adds one to each key without a TTL", async () => {
+Deno.test("createMemoryCache addToCounters bumps each key by one without a TTL", async () => {
   const { now, cache } = memory();
-  await cache.bump(["g1", "g2"]);
-  await cache.bump(["g1"]);
-  await cache.bump([]);
+  assertEquals(await cache.addToCounters([], ["g1", "g2"]), []);
+  await cache.addToCounters([], ["g1"]);
+  await cache.addToCounters([], []);
   now.ms = START + 365 * 24 * 3600 * 1000;
   assertEquals(await cache.getMany(["g1", "g2"]), ["2", "1"]);
 });
@@ -97,12 +97,11 @@ Deno.test("createMemoryCache ping answers true", async () => {
 Deno.test("createDisabledCache misses every read and drops every write", async () => {
   const cache = createDisabledCache();
   await cache.set("a", "1", 10);
-  await cache.bump(["g"]);
+  assertEquals(await cache.addToCounters([], ["g"]), null);
   assertEquals(await cache.get("a"), null);
   assertEquals(await cache.getMany(["a", "g"]), [null, null]);
   assertEquals(await cache.getMany([]), []);
   assertEquals(await cache.del("a"), undefined);
-  assertEquals(await cache.increment("n", 10), null);
-  assertEquals(await cache.increment("n", 10), null);
+  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), null);
   assertEquals(await cache.ping(), false);
 });

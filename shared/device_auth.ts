@@ -12,6 +12,8 @@ export interface Device {
   id: string;
   ownerId: string;
   name: string;
+  /** SHA-256 of the key the device authenticated with; the ingest checks it is still current. */
+  keyHash: string;
 }
 
 /** The device key from `Authorization: Bearer …` or `x-device-key`, or null. */
@@ -39,12 +41,52 @@ interface DeviceRow {
 }
 
 /**
+ * Devices recently authenticated by this isolate, by key hash, so a busy device costs no Redis
+ * call per request. Kept for seconds only; a revoked key is refused anyway by the ingest itself,
+ * which checks the device in the same transaction that stores its frames.
+ */
+export interface LocalDeviceCache {
+  get(keyHash: string): Device | null;
+  set(keyHash: string, device: Device): void;
+  delete(keyHash: string): void;
+}
+
+/** A bounded in-memory map with a TTL; the oldest entry goes first when it is full. */
+export function createLocalDeviceCache(
+  ttlMs: number,
+  maxEntries = 10_000,
+  nowMs: () => number = Date.now,
+): LocalDeviceCache {
+  const entries = new Map<string, { device: Device; expiresAt: number }>();
+  return {
+    get(keyHash) {
+      const entry = entries.get(keyHash);
+      if (!entry) return null;
+      if (entry.expiresAt > nowMs()) return entry.device;
+      entries.delete(keyHash);
+      return null;
+    },
+    set(keyHash, device) {
+      entries.delete(keyHash);
+      if (entries.size >= maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+      entries.set(keyHash, { device, expiresAt: nowMs() + ttlMs });
+    },
+    delete(keyHash) {
+      entries.delete(keyHash);
+    },
+  };
+}
+
+/**
  * Finds the device a request's key belongs to.
  * @throws {HttpError} 401 when the key is missing, unknown or revoked
  */
 export async function authenticateDevice(
   request: Request,
-  deps: { db: Db; cache: Cache; cacheSeconds: number },
+  deps: { db: Db; cache: Cache; cacheSeconds: number; local?: LocalDeviceCache },
 ): Promise<Device> {
   const key = deviceKeyFrom(request);
   if (!key) {
@@ -55,12 +97,19 @@ export async function authenticateDevice(
     );
   }
   const keyHash = await sha256Hex(key);
+  const local = deps.local?.get(keyHash);
+  if (local) return local;
   const cached = await deps.cache.get(deviceCacheKey(keyHash));
-  if (cached) return JSON.parse(cached) as Device;
+  if (cached) {
+    const device = JSON.parse(cached) as Device;
+    deps.local?.set(keyHash, device);
+    return device;
+  }
   const rows = await callRpc<DeviceRow[]>(deps.db, "authenticate_device", { p_key_hash: keyHash });
   const row = rows[0];
   if (!row) throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
-  const device: Device = { id: row.id, ownerId: row.owner_id, name: row.name };
+  const device: Device = { id: row.id, ownerId: row.owner_id, name: row.name, keyHash };
   await deps.cache.set(deviceCacheKey(keyHash), JSON.stringify(device), deps.cacheSeconds);
+  deps.local?.set(keyHash, device);
   return device;
 }

@@ -241,10 +241,10 @@ Deno.test("telemetry-parse refuses bad requests with the status that names the p
   assertEquals(await stagedAndStored(device.id), 0);
 });
 
-Deno.test("telemetry-parse answers 429 with Retry-After once the device is over its rate", async () => {
+Deno.test("telemetry-parse answers 429 with Retry-After once Redis counts the device over its rate", async () => {
   const device = await newDevice();
   const keys = await stackKeys();
-  // Fill this minute's counter in the real Redis, through the Upstash endpoint, up to the limit.
+  // Other isolates have counted 1200 requests of this device this minute (the default limit).
   const minute = Math.floor(Date.now() / 60_000);
   const counter = `telemetry:v1:rate:${device.id}:${minute}`;
   const upstash = await fetch(`http://127.0.0.1:54333/`, {
@@ -253,14 +253,35 @@ Deno.test("telemetry-parse answers 429 with Retry-After once the device is over 
     body: JSON.stringify(["SET", counter, "1200", "EX", "120"]),
   });
   await upstash.body?.cancel();
-  const response = await sendTelemetry(device, "roll:1");
+  // The function adds its counts to Redis once per database call and learns the total then:
+  // the first request may still pass, the next is refused.
+  const first = await jsonOf(await sendTelemetry(device, "roll:1"));
+  const response = await sendTelemetry(device, "roll:2");
   const { status, body } = await jsonOf(response);
-  // The minute may have turned between the SET and the request; then the counter is fresh.
+  // The minute may have turned in between; then the counter is fresh and nothing is refused.
   if (Math.floor(Date.now() / 60_000) === minute) {
+    assertEquals(first.status, 200);
     assertEquals(status, 429);
     assertEquals(body.error.code, "rate_limited");
     assert(Number(response.headers.get("retry-after")) > 0);
   }
+});
+
+Deno.test("telemetry-parse stores concurrent requests of many devices, each once, and refuses only the revoked one", async () => {
+  const devices = await Promise.all([newDevice(), newDevice(), newDevice()]);
+  const [revoked] = devices;
+  await sql(`update telemetry.devices set revoked_at = now() where id = '${revoked?.id}'`);
+  const sends = Array.from({ length: 30 }, (_, i) => {
+    const device = devices[i % devices.length] as TestDevice;
+    return sendTelemetry(device, `roll:${i},ts:2026-04-01T00:00:${String(i).padStart(2, "0")}Z`);
+  });
+  const statuses = await Promise.all(
+    sends.map(async (pending) => (await jsonOf(await pending)).status),
+  );
+  statuses.forEach((status, i) => assertEquals([i, status], [i, i % 3 === 0 ? 401 : 200]));
+  assertEquals(await stagedAndStored(devices[0]?.id ?? ""), 0);
+  assertEquals(await stagedAndStored(devices[1]?.id ?? ""), 10);
+  assertEquals(await stagedAndStored(devices[2]?.id ?? ""), 10);
 });
 
 Deno.test("telemetry-parse keeps two tenants' devices apart", async () => {

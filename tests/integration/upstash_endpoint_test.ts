@@ -12,7 +12,7 @@ import { stackKeys } from "./_helpers.ts";
 
 const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
 
-Deno.test("upstash endpoint serves the cache's get, set, getMany, del, increment, bump and ping", async () => {
+Deno.test("upstash endpoint serves the cache's get, set, getMany, del, addToCounters and ping", async () => {
   const logger = createMemoryLogger();
   const cache = createUpstashCache(
     { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
@@ -23,9 +23,9 @@ Deno.test("upstash endpoint serves the cache's get, set, getMany, del, increment
   await cache.set(`${prefix}:a`, text, 30);
   assertEquals(await cache.get(`${prefix}:a`), text);
   assertEquals(await cache.getMany([`${prefix}:a`, `${prefix}:missing`]), [text, null]);
-  assertEquals(await cache.increment(`${prefix}:n`, 30), 1);
-  assertEquals(await cache.increment(`${prefix}:n`, 30), 2);
-  await cache.bump([`${prefix}:g1`, `${prefix}:g2`]);
+  const counter = { key: `${prefix}:n`, by: 2, ttlSeconds: 30 };
+  assertEquals(await cache.addToCounters([counter], []), [2]);
+  assertEquals(await cache.addToCounters([counter], [`${prefix}:g1`, `${prefix}:g2`]), [4]);
   assertEquals(await cache.getMany([`${prefix}:g1`, `${prefix}:g2`]), ["1", "1"]);
   await cache.del(`${prefix}:a`, `${prefix}:n`, `${prefix}:g1`, `${prefix}:g2`);
   assertEquals(await cache.get(`${prefix}:a`), null);

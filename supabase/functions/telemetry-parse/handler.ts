@@ -1,8 +1,10 @@
 /**
  * POST /telemetry-parse: a device sends telemetry lines; valid frames are stored, invalid lines
  * go to the dead-letter table with their reasons. Order: method, device key, rate limit,
- * content type and size, parse and validate (one pass, as the body streams in), one database
- * call, cache invalidation, response. 200 means every accepted frame is durable in Postgres.
+ * content type and size, parse and validate (one pass, as the body streams in), store (one
+ * database call shared with the requests that arrive at the same time, then one Redis call for
+ * the rate counts and cache generations), response. 200 means every accepted frame is durable
+ * in Postgres.
  *
  * A single-line body answers the reference API's shape exactly
  * `{success, parsed_data, stored, batch_status, timestamp}`; a longer body adds
@@ -10,36 +12,24 @@
  * thousands of frames back would cost the device more than it tells it.
  */
 import { withRetry } from "../../../shared/retry.ts";
-import { callRpc, DbError } from "../../../shared/db.ts";
+import { DbError } from "../../../shared/db.ts";
 import type { Deps } from "../../../shared/deps.ts";
 import {
   authenticateDevice,
+  createLocalDeviceCache,
   deviceCacheKey,
-  deviceKeyFrom,
-  sha256Hex,
 } from "../../../shared/device_auth.ts";
 import { HttpError, jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
 import type { ParseResult, TelemetryRow } from "../../../shared/parser.ts";
-import { generationKeys } from "../../../shared/query_cache.ts";
-import { enforceRateLimit } from "../../../shared/rate_limit.ts";
+import { createIngestStore, type IngestAnswer } from "../../../shared/ingest_store.ts";
+import { createRateLimiter } from "../../../shared/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/receive_clock.ts";
 import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-interface IngestResult {
-  accepted: number;
-  "pending_records": number;
-  "batch_size": number;
-  "batch_full": boolean;
-}
-
-interface IngestAnswer {
-  replayed: boolean;
-  summary: Record<string, unknown>;
-  result: IngestResult;
-}
+type IngestResult = IngestAnswer["result"];
 
 function storeParam(url: URL): boolean {
   const value = url.searchParams.get("store");
@@ -131,18 +121,26 @@ function respond(summary: Summary, batch: IngestResult | null, replayed: boolean
   return jsonResponse(body, 200, headers);
 }
 
+/** How long this isolate trusts a device key it has just seen (see LocalDeviceCache). */
+const LOCAL_DEVICE_CACHE_MS = 5_000;
+
 export function createParseHandler(deps: Deps): (request: Request) => Promise<Response> {
   const receiveClock = createReceiveClock(() => deps.now().getTime());
+  const localDevices = createLocalDeviceCache(LOCAL_DEVICE_CACHE_MS);
+  const rateLimiter = createRateLimiter(deps.config.limits.ratePerMinute);
+  const ingest = createIngestStore({ db: deps.db, cache: deps.cache, rateLimiter });
+
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
     requireMethod(request, "POST");
     const device = await authenticateDevice(request, {
       db: deps.db,
       cache: deps.cache,
       cacheSeconds: deps.config.limits.deviceAuthCacheSeconds,
+      local: localDevices,
     });
     context.log.device_id = device.id;
     const receivedAt = deps.now();
-    await enforceRateLimit(deps.cache, device.id, deps.config.limits.ratePerMinute, receivedAt);
+    rateLimiter.admit(device.id, receivedAt);
 
     const contentType = checkTelemetryContentType(request);
     const store = storeParam(new URL(request.url));
@@ -169,28 +167,27 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     if (!store) return respond(summary, null, false);
 
     // The function's own key makes its retries below safe when the client sent none.
-    const key = clientKey ?? `auto:${crypto.randomUUID()}`;
-    const answer = await withRetry(
-      () =>
-        callRpc<IngestAnswer>(deps.db, "ingest_request", {
-          p_device_id: device.id,
-          p_frames: rows,
-          p_rejects: parsed.rejects,
-          p_idempotency_key: key,
-          p_summary: summary,
-        }),
-      { maxRetries: deps.config.limits.maxRetries },
-    ).catch(async (error: unknown) => {
-      // The key was revoked after its device was cached: forget it and refuse, as for any bad key.
+    const job = {
+      deviceId: device.id,
+      ownerId: device.ownerId,
+      keyHash: device.keyHash,
+      frames: rows,
+      rejects: parsed.rejects,
+      idempotencyKey: clientKey ?? `auto:${crypto.randomUUID()}`,
+      summary,
+    };
+    const answer = await withRetry(() => ingest.store(job), {
+      maxRetries: deps.config.limits.maxRetries,
+    }).catch(async (error: unknown) => {
+      // The key was revoked or rotated after it was cached: forget it and refuse it like any bad key.
       if (error instanceof DbError && error.code === "P0002") {
-        await deps.cache.del(deviceCacheKey(await sha256Hex(deviceKeyFrom(request) ?? "")));
+        localDevices.delete(device.keyHash);
+        await deps.cache.del(deviceCacheKey(device.keyHash));
         throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
       }
       throw error;
     });
     context.log.replayed = answer.replayed;
-    // Queries cached before this ingest must not be served again: bump their generations.
-    if (!answer.replayed) await deps.cache.bump(generationKeys(device.ownerId));
     return respond(answer.summary as Summary, answer.result, answer.replayed);
   }, deps.now);
 }

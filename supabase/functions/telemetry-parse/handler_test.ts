@@ -21,6 +21,8 @@ const DEVICE: Device = {
   id: "22222222-2222-4222-8222-222222222222",
   ownerId: "11111111-1111-4111-8111-111111111111",
   name: "test drone",
+  // SHA-256 of DEVICE_KEY, as the device cache stores it.
+  keyHash: await sha256Hex(DEVICE_KEY),
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
