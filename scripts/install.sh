@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 debian_packages=(
   postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl redis-server iproute2 util-linux
+  libtap-parser-sourcehandler-pgtap-perl redis-server iproute2 util-linux procps
 )
 missing=()
 for package in "${debian_packages[@]}"; do

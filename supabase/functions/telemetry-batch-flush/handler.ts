@@ -8,6 +8,7 @@ import type { Deps } from "../../../shared/deps.ts";
 import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
 
 interface FlushResult {
+  skipped: boolean;
   "rows_moved": number;
   "duplicates_dropped": number;
   "duration_ms": number;
@@ -23,8 +24,10 @@ export function createBatchFlushHandler(deps: Deps): (request: Request) => Promi
     context.log.rows_moved = flush.rows_moved;
     return jsonResponse({
       success: true,
-      message:
-        `Flushed ${flush.rows_moved} records (${flush.duplicates_dropped} duplicates dropped)`,
+      message: flush.skipped
+        ? "A flush is already running (pg_cron's or another caller's); it moves these records"
+        : `Flushed ${flush.rows_moved} records (${flush.duplicates_dropped} duplicates dropped)`,
+      skipped: flush.skipped,
       "rows_moved": flush.rows_moved,
       "duplicates_dropped": flush.duplicates_dropped,
       "duration_ms": flush.duration_ms,
