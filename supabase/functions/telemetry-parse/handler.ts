@@ -185,6 +185,15 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
         await deps.cache.del(deviceCacheKey(device.keyHash));
         throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
       }
+      // A value the parser let through but a table constraint refuses (SQLSTATE classes 22 and
+      // 23): the request's own data is at fault, and nothing of it was stored.
+      if (error instanceof DbError && /^2[23]/.test(error.code)) {
+        throw new HttpError(
+          422,
+          "invalid_telemetry",
+          `The database refused the frames: ${error.message}`,
+        );
+      }
       throw error;
     });
     context.log.replayed = answer.replayed;
