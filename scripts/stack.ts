@@ -4,10 +4,11 @@
  * PostgreSQL 15 (pg_cron, pg_stat_statements), PostgREST 12, Redis with an Upstash REST endpoint,
  * the Edge Functions and a gateway on port 54321.
  *
- * Usage: deno task stack <start|stop|status|reset> [--env]
+ * Usage: deno task stack <start|stop|status|migrate|reset> [--env]
  *   start   install nothing, start whatever is not running, apply pending migrations
  *   stop    stop every process of the stack; the data stays in .stack/
  *   status  print URLs, keys and what is running (--env: as shell variables)
+ *   migrate apply pending migrations to the running database (start does it when it starts it)
  *   reset   stop, delete .stack/ (database and keys), start afresh
  */
 import { join } from "node:path";
@@ -198,13 +199,17 @@ async function main(): Promise<number> {
       case "status":
         await status(await loadKeys(), flag === "--env");
         return 0;
+      case "migrate":
+        await applyMigrations();
+        console.log("Pending migrations applied.");
+        return 0;
       case "reset":
         await stop();
         await Deno.remove(STACK_DIR, { recursive: true }).catch(() => {});
         await start();
         return 0;
       default:
-        console.error("Usage: deno task stack <start|stop|status|reset>");
+        console.error("Usage: deno task stack <start|stop|status|migrate|reset>");
         return 2;
     }
   } catch (error) {

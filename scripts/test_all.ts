@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { loadKeys } from "./stack/keys.ts";
 import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts";
 import { isListening } from "./stack/processes.ts";
+import * as postgres from "./stack/postgres.ts";
 import { functionEnv } from "./stack/services.ts";
 
 interface SuiteResult {
@@ -122,6 +123,11 @@ await denoSuite("unit tests", ["task", "--quiet", "test"]);
 const stackWasRunning = await isListening(PORTS.gateway);
 const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));
 if (stackUp) {
+  // The test helpers live in seed.sql, loaded when a stack is created: load the current ones
+  // into a stack that was already running.
+  if (stackWasRunning) {
+    await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "supabase/seed.sql")));
+  }
   await proveSuite("pgTAP", "pg_prove", ["--ext", ".sql", "-r", "supabase/tests"]);
   const scripts = await listFiles("supabase/tests", ".sh");
   if (scripts.length > 0) await proveSuite("flush concurrency", "prove", ["-v", ...scripts]);

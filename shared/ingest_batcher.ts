@@ -20,15 +20,18 @@ export interface Batcher<J, R> {
  *   of the group fails with that error (the caller decides whether to retry)
  * @param weight how much of a group a job takes (its frames); a group is closed before it would
  *   pass `maxWeight`, except that a single heavier job still goes alone
+ * @param maxInFlight how many groups may be sent at once: more than one lets the database work
+ *   on a group while the previous one is still on its way back
  */
 export function createBatcher<J, R>(
   send: (jobs: J[]) => Promise<JobOutcome<R>[]>,
   weight: (job: J) => number,
   maxWeight: number,
+  maxInFlight = 1,
 ): Batcher<J, R> {
   type Pending = { job: J; resolve: (value: R) => void; reject: (error: Error) => void };
   const queue: Pending[] = [];
-  let sending = false;
+  let inFlight = 0;
 
   function takeGroup(): Pending[] {
     const group: Pending[] = [];
@@ -44,8 +47,8 @@ export function createBatcher<J, R>(
     return group;
   }
 
-  async function drain(): Promise<void> {
-    sending = true;
+  async function sendGroups(): Promise<void> {
+    inFlight++;
     while (queue.length > 0) {
       const group = takeGroup();
       try {
@@ -61,14 +64,14 @@ export function createBatcher<J, R>(
         for (const pending of group) pending.reject(failure);
       }
     }
-    sending = false;
+    inFlight--;
   }
 
   return {
     submit(job) {
       return new Promise<R>((resolve, reject) => {
         queue.push({ job, resolve, reject });
-        if (!sending) void drain();
+        if (inFlight < maxInFlight) void sendGroups();
       });
     },
   };

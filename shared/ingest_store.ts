@@ -42,6 +42,8 @@ type BatchOutcome =
 
 /** A group never carries more frames than one ingest statement takes. */
 const MAX_FRAMES_PER_CALL = 10_000;
+/** Groups sent at once by one isolate: the database works on one while another travels. */
+const GROUPS_IN_FLIGHT = 2;
 
 export interface IngestStore {
   /**
@@ -88,6 +90,7 @@ export function createIngestStore(deps: { db: Db; cache: Cache; rateLimiter: Rat
     sendGroup,
     (job) => Math.max(1, job.frames.length),
     MAX_FRAMES_PER_CALL,
+    GROUPS_IN_FLIGHT,
   );
   return { store: (job: IngestJob) => batcher.submit(job) } satisfies IngestStore;
 }

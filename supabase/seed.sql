@@ -143,16 +143,21 @@ grant execute on all functions in schema telemetry_tests to anon, authenticated,
 
 /*
  * telemetry_tests.hold_flush_lock(): takes the flush's advisory lock for the rest of the test
- * transaction, waiting for a scheduled flush that holds it to finish. Without it, a test's flush
- * that happens to coincide with the pg_cron flush would return skipped = true and fail the test.
- * The lock is re-entrant, so the test's own flushes still run.
+ * transaction, waiting for a scheduled flush that holds it to finish, and empties staging for
+ * the test. Without the lock, a test's flush that happens to coincide with the pg_cron flush
+ * would return skipped = true; without the delete, frames staged on a stack in use would be
+ * counted and moved by the test's flush. Both end with the test's rollback. The lock is
+ * re-entrant, so the test's own flushes still run.
  */
 create or replace function telemetry_tests.hold_flush_lock()
 returns void
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
-  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('telemetry.flush', 0))
+begin
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('telemetry.flush', 0));
+  delete from telemetry.telemetry_staging;
+end;
 $$;
 grant execute on function telemetry_tests.hold_flush_lock() to anon, authenticated, service_role;
