@@ -24,7 +24,7 @@ export interface IngestJob {
   summary: Record<string, unknown>;
 }
 
-/** ingest_request's answer: the stored summary and ingest_telemetry's batch status. */
+/** A request's answer: its stored summary and the batch status after it was stored. */
 export interface IngestAnswer {
   replayed: boolean;
   summary: Record<string, unknown>;

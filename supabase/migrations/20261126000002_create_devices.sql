@@ -169,13 +169,16 @@ grant execute on function public.authenticate_device(text) to service_role;
 
 /*
  * public.revoke_device(p_device_id): revokes a device key for good. Idempotent: revoking twice
- * keeps the first revoked_at. Owners revoke their own devices, service_role any.
+ * keeps the first revoked_at. Owners revoke their own devices, service_role any. Returns the
+ * device, when it was revoked and the hash of the key that stopped working (previous_key_hash),
+ * so the `devices` function can drop that key's entry from the device-auth cache at once (the
+ * cache is keyed by key hash). The hash names a key its owner held and that no longer works.
  *
  * security definer: authenticated has no UPDATE on telemetry.devices (see create_device); the
  * ownership check is done here.
  */
 create function public.revoke_device(p_device_id uuid)
-returns table (id uuid, revoked_at timestamptz)
+returns table (id uuid, revoked_at timestamptz, previous_key_hash text)
 language plpgsql
 volatile
 security definer
@@ -187,7 +190,7 @@ begin
   set revoked_at = coalesce(d.revoked_at, now())
   where d.id = p_device_id
     and (telemetry.is_service_role() or d.owner_id = auth.uid())
-  returning d.id, d.revoked_at;
+  returning d.id, d.revoked_at, d.key_hash;
 
   if not found then
     raise exception 'device "%" not found', p_device_id using errcode = 'P0002';
@@ -199,12 +202,16 @@ grant execute on function public.revoke_device(uuid) to authenticated, service_r
 
 /*
  * public.rotate_device_key(p_device_id): replaces the key of a device that is not revoked and
- * returns the new key once; the old key stops working at once.
+ * returns the new key once; the old key stops working at once. previous_key_hash is the hash of
+ * the old key, read under the row lock the update takes, so a concurrent rotation cannot make it
+ * name a key other than the one this call replaced.
  *
  * security definer: as for revoke_device, the key is generated here and the owner checked here.
  */
 create function public.rotate_device_key(p_device_id uuid)
-returns table (id uuid, name text, key text, key_prefix text, created_at timestamptz)
+returns table (
+  id uuid, name text, key text, key_prefix text, created_at timestamptz, previous_key_hash text
+)
 language plpgsql
 volatile
 security definer
@@ -212,19 +219,26 @@ set search_path = ''
 as $$
 declare
   v_key text := telemetry.new_device_key();
+  v_previous_key_hash text;
 begin
+  -- GUARD: the device exists, is not revoked and the caller may rotate it; lock it
+  select d.key_hash into v_previous_key_hash
+  from telemetry.devices as d
+  where d.id = p_device_id
+    and d.revoked_at is null
+    and (telemetry.is_service_role() or d.owner_id = auth.uid())
+  for update;
+
+  if not found then
+    raise exception 'device "%" not found or revoked', p_device_id using errcode = 'P0002';
+  end if;
+
   return query
   update telemetry.devices as d
   set key_hash = telemetry.hash_device_key(v_key),
       key_prefix = left(v_key, 12)
   where d.id = p_device_id
-    and d.revoked_at is null
-    and (telemetry.is_service_role() or d.owner_id = auth.uid())
-  returning d.id, d.name, v_key, d.key_prefix, d.created_at;
-
-  if not found then
-    raise exception 'device "%" not found or revoked', p_device_id using errcode = 'P0002';
-  end if;
+  returning d.id, d.name, v_key, d.key_prefix, d.created_at, v_previous_key_hash;
 end;
 $$;
 comment on function public.rotate_device_key(uuid) is

@@ -181,9 +181,16 @@ comment on function telemetry.flush_chunk(integer) is
 grant execute on function telemetry.flush_chunk(integer) to service_role;
 
 /*
- * telemetry.staged_count(p_cap): rows in staging, counted up to p_cap (null: no cap). Ingest
- * counts after every request, so its count is capped to keep that cost bounded even when a
- * backlog has built up; the status endpoint counts exactly.
+ * telemetry.staged_count(p_cap): rows waiting in staging, capped at p_cap when one is given.
+ * Called by every ingest (pending_records, and whether a batch is full), by the flush and by the
+ * status endpoint.
+ *
+ * Counted from the primary key's two ends, not by scanning: a scan costs what the backlog holds
+ * (measured at 4.5 ms per ingest with tens of thousands of rows staged under load), just when
+ * ingest can least afford it. Staged ids come from one identity and the flush takes the lowest
+ * first, so the rows form one run and max(id) - min(id) + 1 is their number. It over-counts only
+ * by ids that never became visible rows (an ingest rolled back between two committed ones) until
+ * the flush passes them, which at worst starts a flush a little early.
  */
 create function telemetry.staged_count(p_cap bigint default null)
 returns bigint
@@ -191,7 +198,8 @@ language sql
 stable
 set search_path = ''
 as $$
-  select count(*) from (select from telemetry.telemetry_staging limit p_cap) as s
+  select least(coalesce(max(s.id) - min(s.id) + 1, 0), coalesce(p_cap, 9223372036854775807))
+  from telemetry.telemetry_staging as s
 $$;
 grant execute on function telemetry.staged_count(bigint) to service_role;
 
@@ -294,49 +302,21 @@ comment on function public.flush_telemetry(integer) is
 grant execute on function public.flush_telemetry(integer) to service_role;
 
 /*
- * public.ingest_telemetry(p_device_id, p_frames): stores the frames of one request in ONE
- * INSERT into telemetry_staging: once it returns, the frames are durable and queryable.
- * p_frames is a JSON array of objects keyed by column name (catalogue fields, recorded_at,
- * flight_id, raw_data, parser_version, data_source, extra); other keys are ignored, so the
- * caller puts unknown keys in "extra". recorded_at defaults to the receive time (created_at).
- *
- * When the staged rows reach batch_size it flushes (at most 4 batches), unless another flush is
- * running: pg_try_advisory_xact_lock never waits, so concurrent ingests never wait on each other.
- * A failing flush never fails the ingest (it runs in a subtransaction; the rows stay staged).
- *
- * Returns {accepted, pending_records, batch_size, batch_full, flush_triggered}; pending_records is
- * counted after any flush, exactly up to 100 batches. service_role only.
+ * telemetry.stage_frames(p_groups): inserts frames into staging in ONE statement and returns how
+ * many. p_groups is a JSON array of {device_id, frames}; frames are objects keyed by column
+ * name (other keys are ignored, so callers put unknown keys in "extra"). created_at is the
+ * transaction's time; recorded_at defaults to it. Used by ingest_telemetry (one device) and by
+ * ingest_batch (a group of requests). Internal.
  */
-create function public.ingest_telemetry(p_device_id uuid, p_frames jsonb)
-returns jsonb
+create function telemetry.stage_frames(p_groups jsonb)
+returns bigint
 language plpgsql
 volatile
 set search_path = ''
 as $$
 declare
-  v_now timestamptz := now();
-  v_batch_size integer;
-  v_accepted bigint;
-  v_pending bigint;
-  v_flush jsonb;
+  v_count bigint;
 begin
-  -- GUARD
-  if jsonb_typeof(p_frames) is distinct from 'array' then
-    raise exception 'p_frames must be a JSON array, got %', coalesce(jsonb_typeof(p_frames), 'null')
-      using errcode = '22023';
-  end if;
-  if jsonb_array_length(p_frames) > 10000 then
-    raise exception 'p_frames holds % frames, at most 10000 are allowed per request',
-      jsonb_array_length(p_frames) using errcode = '22023';
-  end if;
-  perform from telemetry.devices as d where d.id = p_device_id and d.revoked_at is null;
-  if not found then
-    raise exception 'device "%" not found or revoked', p_device_id using errcode = 'P0002';
-  end if;
-
-  select s.batch_size into strict v_batch_size from telemetry.settings as s where s.id;
-
-  -- STORE
   insert into telemetry.telemetry_staging (
     device_id, recorded_at, created_at, flight_id, flight_mode, armed, flight_time_seconds,
     cpu_load_percent, roll_degrees, pitch_degrees, yaw_degrees, heading_degrees, roll_rate_dps,
@@ -353,7 +333,7 @@ begin
     airspeed_ms, groundspeed_ms, climb_rate_ms, throttle_percent, rssi_percent, raw_data,
     parser_version, data_source, extra
   )
-  select p_device_id, coalesce(f.recorded_at, v_now), v_now, f.flight_id, f.flight_mode,
+  select c.device_id, coalesce(f.recorded_at, now()), now(), f.flight_id, f.flight_mode,
          f.armed, f.flight_time_seconds, f.cpu_load_percent, f.roll_degrees, f.pitch_degrees,
          f.yaw_degrees, f.heading_degrees, f.roll_rate_dps, f.pitch_rate_dps, f.yaw_rate_dps,
          f.accel_x_ms2, f.accel_y_ms2, f.accel_z_ms2, f.gps_fix_type, f.gps_satellites,
@@ -370,10 +350,35 @@ begin
          f.failsafe_active, f.vibration_x, f.vibration_y, f.vibration_z, f.airspeed_ms,
          f.groundspeed_ms, f.climb_rate_ms, f.throttle_percent, f.rssi_percent, f.raw_data,
          f.parser_version, f.data_source, f.extra
-  from jsonb_populate_recordset(null::telemetry.telemetry_staging, p_frames) as f;
-  get diagnostics v_accepted = row_count;
+  from jsonb_to_recordset(p_groups) as c (device_id uuid, frames jsonb)
+  cross join lateral jsonb_populate_recordset(null::telemetry.telemetry_staging, c.frames) as f;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+comment on function telemetry.stage_frames(jsonb) is
+  'Inserts frames of one or more devices into staging in one statement. Internal.';
+grant execute on function telemetry.stage_frames(jsonb) to service_role;
 
-  -- FLUSH when a batch is full
+/*
+ * telemetry.flush_when_full(): what an ingest does after storing: when the staged rows fill a
+ * batch, it flushes (at most 4 batches), unless another flush is running: pg_try_advisory_xact_lock
+ * never waits, so concurrent ingests never wait on each other. A failing flush never fails the
+ * ingest (it runs in a subtransaction; the rows stay staged). Returns {pending_records,
+ * batch_size, batch_full, flush_triggered}; pending_records is counted after any flush.
+ */
+create function telemetry.flush_when_full()
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_batch_size integer;
+  v_pending bigint;
+  v_flush jsonb;
+begin
+  select s.batch_size into strict v_batch_size from telemetry.settings as s where s.id;
   v_pending := telemetry.staged_count(v_batch_size * 100);
   if v_pending >= v_batch_size then
     begin
@@ -383,14 +388,59 @@ begin
       raise warning 'flush after ingest failed, frames stay staged: % (%)', sqlerrm, sqlstate;
     end;
   end if;
-
   return jsonb_build_object(
-    'accepted', v_accepted,
     'pending_records', v_pending,
     'batch_size', v_batch_size,
     'batch_full', v_pending >= v_batch_size,
     'flush_triggered', coalesce(not (v_flush ->> 'skipped')::boolean, false)
   );
+end;
+$$;
+comment on function telemetry.flush_when_full() is
+  'After an ingest: flushes when a batch is full, never waiting for another flush. Internal.';
+grant execute on function telemetry.flush_when_full() to service_role;
+
+/*
+ * public.ingest_telemetry(p_device_id, p_frames): stores the frames of one request in ONE
+ * INSERT into telemetry_staging: once it returns, the frames are durable and queryable.
+ * p_frames is a JSON array of objects keyed by column name (catalogue fields, recorded_at,
+ * flight_id, raw_data, parser_version, data_source, extra); other keys are ignored, so the
+ * caller puts unknown keys in "extra". recorded_at defaults to the receive time (created_at).
+ *
+ * When the staged rows reach batch_size it flushes (telemetry.flush_when_full: never waiting for
+ * another flush, never failing the ingest).
+ *
+ * Returns {accepted, pending_records, batch_size, batch_full, flush_triggered}; pending_records is
+ * counted after any flush. service_role only.
+ */
+create function public.ingest_telemetry(p_device_id uuid, p_frames jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_accepted bigint;
+begin
+  -- GUARD
+  if jsonb_typeof(p_frames) is distinct from 'array' then
+    raise exception 'p_frames must be a JSON array, got %', coalesce(jsonb_typeof(p_frames), 'null')
+      using errcode = '22023';
+  end if;
+  if jsonb_array_length(p_frames) > 10000 then
+    raise exception 'p_frames holds % frames, at most 10000 are allowed per request',
+      jsonb_array_length(p_frames) using errcode = '22023';
+  end if;
+  perform from telemetry.devices as d where d.id = p_device_id and d.revoked_at is null;
+  if not found then
+    raise exception 'device "%" not found or revoked', p_device_id using errcode = 'P0002';
+  end if;
+
+  -- STORE
+  v_accepted := telemetry.stage_frames(
+    jsonb_build_array(jsonb_build_object('device_id', p_device_id, 'frames', p_frames)));
+
+  return jsonb_build_object('accepted', v_accepted) || telemetry.flush_when_full();
 end;
 $$;
 comment on function public.ingest_telemetry(uuid, jsonb) is
