@@ -97,23 +97,27 @@ export async function readTelemetryBody(
     }
   };
 
-  if (contentType === "application/json") {
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.length > limits.maxBytes) throw tooLarge(limits);
-    const text = unwrapDataEnvelope(new TextDecoder().decode(bytes));
-    merge(parser.push(text));
-    merge(parser.end());
-    return result;
-  }
-
+  // Chunks are counted as they arrive, so a body without Content-Length is cut off at the cap
+  // instead of being read whole first.
   let bytesRead = 0;
   const decoder = new TextDecoder();
-  for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
-    bytesRead += chunk.length;
-    if (bytesRead > limits.maxBytes) throw tooLarge(limits);
-    merge(parser.push(decoder.decode(chunk, { stream: true })));
+  const chunks = async function* (): AsyncGenerator<string> {
+    for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
+      bytesRead += chunk.length;
+      if (bytesRead > limits.maxBytes) throw tooLarge(limits);
+      yield decoder.decode(chunk, { stream: true });
+    }
+    yield decoder.decode();
+  };
+
+  if (contentType === "application/json") {
+    // A JSON document is parsed whole anyway; read it (capped) to look for the data envelope.
+    let text = "";
+    for await (const piece of chunks()) text += piece;
+    merge(parser.push(unwrapDataEnvelope(text)));
+  } else {
+    for await (const piece of chunks()) merge(parser.push(piece));
   }
-  merge(parser.push(decoder.decode()));
   merge(parser.end());
   return result;
 }

@@ -193,6 +193,23 @@ Deno.test("readTelemetryBody throws 413 when the body is over maxBytes", async (
     const request = streamed([bytes], "application/json");
     assertEquals(await refusal(() => read(request, "application/json", limits)), tooLarge);
   });
+  await t.step("as an endless JSON stream, stopping soon after the cap", async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new TextEncoder().encode('{"roll": 1},'.repeat(100)));
+      },
+    });
+    const request = new Request("http://functions.test/telemetry-parse", {
+      method: "POST",
+      body: endless,
+      headers: { "content-type": "application/json" },
+    });
+    assertEquals(await refusal(() => read(request, "application/json", limits)), tooLarge);
+    // Each chunk is 1,200 bytes: reading stops within a chunk or two of the cap.
+    assertEquals(pulled <= Math.ceil(limits.maxBytes / 1_200) + 2, true, `pulled ${pulled}`);
+  });
 });
 
 Deno.test("readTelemetryBody accepts a body of exactly maxBytes", async () => {
