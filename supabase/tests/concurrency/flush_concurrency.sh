@@ -73,6 +73,14 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
+# Start from an empty staging table: frames staged earlier on a stack in use would otherwise be
+# moved by the flushes below and counted with the test's own.
+for _ in $(seq 1 50); do
+  [ "$(sql "select count(*) from telemetry.telemetry_staging")" = 0 ] && break
+  sql "select public.flush_telemetry()" >/dev/null
+  sleep 0.1
+done
+
 # The guard holds the flush lock; the scheduled flush steps aside while it does.
 PGAPPNAME="guard_$suffix" psql_at -c "select pg_advisory_lock($lock_key)" -c "select pg_sleep(600)" >/dev/null 2>&1 &
 wait_for "guard_$suffix" "query like '%pg_sleep%'" || exit 1
