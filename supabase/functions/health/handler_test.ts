@@ -3,41 +3,16 @@
  * health checks themselves are tested end to end in tests/integration/.
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { createMemoryCache } from "../../../shared/cache.ts";
-import { loadConfig } from "../../../shared/config.ts";
-import type { Db } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
 import { CORS_HEADERS } from "../../../shared/http.ts";
-import { createMemoryLogger } from "../../../shared/log.ts";
+import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
 import { createHealthHandler } from "./handler.ts";
 
 const NOW = new Date("2026-11-26T12:00:00.000Z");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Every path tested here must answer before touching the database: any use of it throws. */
-const unreachableDb = new Proxy({}, {
-  get(_target, property) {
-    throw new Error(`health used the database (${String(property)}) on a no-DB path`);
-  },
-}) as unknown as Db;
-
 function fakeDeps() {
-  const logger = createMemoryLogger();
-  const deps: Deps = {
-    config: loadConfig({
-      SUPABASE_URL: "http://127.0.0.1:9",
-      SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_test"}',
-      SUPABASE_SECRET_KEYS: '{"default":"sb_secret_test"}',
-    }),
-    logger,
-    db: unreachableDb,
-    dbAs: () => {
-      throw new Error("health never acts as a caller");
-    },
-    cache: createMemoryCache(() => NOW.getTime()),
-    now: () => NOW,
-  };
-  return { deps, logger };
+  const { deps, logLines } = createNoDbDeps({}, NOW);
+  return { deps, logger: { lines: logLines } };
 }
 
 Deno.test("health answers preflight 204 with CORS headers", async () => {

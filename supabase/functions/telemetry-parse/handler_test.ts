@@ -5,13 +5,10 @@
  * tested end to end in tests/integration/.
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { createMemoryCache } from "../../../shared/cache.ts";
-import { loadConfig } from "../../../shared/config.ts";
-import type { Db } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
 import { type Device, deviceCacheKey, sha256Hex } from "../../../shared/device_auth.ts";
 import { CORS_HEADERS } from "../../../shared/http.ts";
-import { createMemoryLogger, type LogFields } from "../../../shared/log.ts";
+import type { LogFields } from "../../../shared/log.ts";
+import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
 import { parseTelemetry } from "../../../shared/parser.ts";
 import { createParseHandler } from "./handler.ts";
 
@@ -26,39 +23,15 @@ const DEVICE: Device = {
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Every path tested here must answer before touching the database: any use of it throws. */
-const unreachableDb = new Proxy({}, {
-  get(_target, property) {
-    throw new Error(`telemetry-parse used the database (${String(property)}) on a no-DB path`);
-  },
-}) as unknown as Db;
-
 async function fakeDeps(
   env: Record<string, string> = {},
   options: { knownDevice?: boolean } = {},
 ) {
-  const config = loadConfig({
-    SUPABASE_URL: "http://127.0.0.1:9",
-    SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_test"}',
-    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_test"}',
-    ...env,
-  });
-  const cache = createMemoryCache(() => NOW.getTime());
+  const { deps, logLines, cache } = createNoDbDeps(env, NOW);
   if (options.knownDevice) {
     await cache.set(deviceCacheKey(await sha256Hex(DEVICE_KEY)), JSON.stringify(DEVICE), 60);
   }
-  const logger = createMemoryLogger();
-  const deps: Deps = {
-    config,
-    logger,
-    db: unreachableDb,
-    dbAs: () => {
-      throw new Error("telemetry-parse never acts as a caller");
-    },
-    cache,
-    now: () => NOW,
-  };
-  return { deps, logger };
+  return { deps, logger: { lines: logLines } };
 }
 
 interface Answer {

@@ -4,12 +4,9 @@
  * tests/integration/telemetry_query_test.ts.
  */
 import { assertEquals } from "@std/assert";
-import { createMemoryCache } from "../../../shared/cache.ts";
-import { loadConfig } from "../../../shared/config.ts";
-import { createServiceClient } from "../../../shared/db.ts";
 import type { Deps } from "../../../shared/deps.ts";
+import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
 import { signHs256 } from "../../../shared/jwt.ts";
-import { createMemoryLogger } from "../../../shared/log.ts";
 import { createTelemetryQueryHandler } from "./handler.ts";
 
 const SECRET = "a-test-secret-that-is-at-least-32-characters";
@@ -17,23 +14,7 @@ const NOW = new Date("2026-11-26T12:00:00.000Z");
 const USER = "11111111-1111-4111-8111-111111111111";
 
 function fakeDeps(): Deps {
-  const config = loadConfig({
-    // Port 9 (discard): nothing answers there, and these tests never get that far.
-    SUPABASE_URL: "http://127.0.0.1:9",
-    SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_test"}',
-    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_test"}',
-    SUPABASE_JWT_SECRET: SECRET,
-  });
-  return {
-    config,
-    logger: createMemoryLogger(),
-    db: createServiceClient(config),
-    dbAs: () => {
-      throw new Error("validation paths never reach the database");
-    },
-    cache: createMemoryCache(() => NOW.getTime()),
-    now: () => NOW,
-  };
+  return createNoDbDeps({ SUPABASE_JWT_SECRET: SECRET }, NOW).deps;
 }
 
 async function userToken(): Promise<string> {
