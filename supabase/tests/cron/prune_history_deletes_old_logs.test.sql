@@ -1,8 +1,8 @@
--- The pruning job deletes flush runs and pg_cron run details older than 7 days and rejects
--- past retention, and keeps the recent ones.
+-- The pruning job deletes flush runs and pg_cron run details older than 7 days, rejects past
+-- retention and idempotency records older than a day, and keeps the recent ones.
 begin;
 set local search_path = extensions, public;
-select plan(4);
+select plan(5);
 
 select telemetry_tests.create_device(telemetry_tests.create_user('will@example.com')) as drone \gset
 insert into telemetry.flush_runs (started_at, finished_at, rows_moved, duplicates_dropped, orphans_dropped, chunks, duration_ms, triggered_by)
@@ -13,6 +13,8 @@ values (1, -1, 0, 'postgres', 'postgres', 'select 1', 'succeeded', '1 row', now(
        (1, -2, 0, 'postgres', 'postgres', 'select 1', 'succeeded', '1 row', now() - interval '1 day', now() - interval '1 day');
 insert into telemetry.telemetry_rejects (device_id, received_at, reason)
 values (:'drone', now() - interval '14 months', 'old'), (:'drone', now(), 'new');
+insert into telemetry.ingest_requests (device_id, idempotency_key, created_at)
+values (:'drone', 'old', now() - interval '2 days'), (:'drone', 'new', now());
 
 select telemetry.prune_history();
 
@@ -24,6 +26,8 @@ select results_eq($$select runid from cron.job_run_details where runid < 0 order
   'pg_cron run details older than 7 days are deleted, recent ones kept');
 select results_eq(format('select reason from telemetry.telemetry_rejects where device_id = %L', :'drone'),
   $$values ('new'::text)$$, 'rejects past retention are deleted');
+select results_eq(format('select idempotency_key from telemetry.ingest_requests where device_id = %L', :'drone'),
+  $$values ('new'::text)$$, 'idempotency records older than a day are deleted, recent ones kept');
 
 select * from finish();
 rollback;

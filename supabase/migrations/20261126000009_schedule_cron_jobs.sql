@@ -5,7 +5,9 @@
 /*
  * telemetry.prune_history(): the daily cleanup: cron.job_run_details and flush_runs older than
  * 7 days (the flush alone logs up to 8640 runs a day), rejects older than the telemetry
- * retention. Returns {job_run_details_deleted, flush_runs_deleted, rejects_deleted}.
+ * retention, idempotency records older than a day (a device retries within minutes, not days).
+ * Returns {job_run_details_deleted, flush_runs_deleted, rejects_deleted,
+ * ingest_requests_deleted}.
  */
 create function telemetry.prune_history(p_now timestamptz default now())
 returns jsonb
@@ -17,6 +19,7 @@ declare
   v_job_runs bigint := 0;
   v_flush_runs bigint;
   v_rejects bigint;
+  v_ingest_requests bigint;
   v_retention_months integer;
 begin
   select s.retention_months into strict v_retention_months from telemetry.settings as s where s.id;
@@ -34,15 +37,19 @@ begin
   where r.received_at < date_trunc('month', p_now, 'UTC') - make_interval(months => v_retention_months);
   get diagnostics v_rejects = row_count;
 
+  delete from telemetry.ingest_requests as r where r.created_at < p_now - interval '1 day';
+  get diagnostics v_ingest_requests = row_count;
+
   return jsonb_build_object(
     'job_run_details_deleted', v_job_runs,
     'flush_runs_deleted', v_flush_runs,
-    'rejects_deleted', v_rejects
+    'rejects_deleted', v_rejects,
+    'ingest_requests_deleted', v_ingest_requests
   );
 end;
 $$;
 comment on function telemetry.prune_history(timestamptz) is
-  'Daily: prunes cron.job_run_details and flush_runs (7 days) and rejects (retention). Run by pg_cron.';
+  'Daily: prunes cron.job_run_details and flush_runs (7 days), rejects (retention) and idempotency records (1 day). Run by pg_cron.';
 
 /*
  * telemetry.flush_schedule(): the flush schedule the installed pg_cron supports. pg_cron 1.5

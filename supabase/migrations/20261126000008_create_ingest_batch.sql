@@ -9,7 +9,7 @@
  *
  * Kept in Postgres, in the same transaction as the frames, and not in Redis: Redis never holds
  * the only copy of anything, and a Redis restart between a request and its retry must not store
- * the frames twice. Rows older than a day are pruned by pg_cron.
+ * the frames twice. Rows older than a day are pruned daily by telemetry.prune_history.
  */
 create table telemetry.ingest_requests (
   device_id uuid not null references telemetry.devices (id) on delete cascade,
@@ -202,27 +202,3 @@ $$;
 comment on function public.ingest_batch(jsonb) is
   'Stores several device requests in one transaction (idempotent per request). service_role only.';
 grant execute on function public.ingest_batch(jsonb) to service_role;
-
-/*
- * telemetry.prune_ingest_requests(): deletes idempotency records older than a day (a device
- * retries within minutes, not days). Run daily by pg_cron.
- */
-create function telemetry.prune_ingest_requests(p_now timestamptz default now())
-returns bigint
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_deleted bigint;
-begin
-  delete from telemetry.ingest_requests as r where r.created_at < p_now - interval '1 day';
-  get diagnostics v_deleted = row_count;
-  return v_deleted;
-end;
-$$;
-comment on function telemetry.prune_ingest_requests(timestamptz) is
-  'Daily: deletes idempotency records older than a day. Run by pg_cron.';
-
-select cron.schedule('telemetry-prune-ingest-requests', '37 3 * * *',
-  'select telemetry.prune_ingest_requests()');
