@@ -31,6 +31,19 @@ function apiKeyRole(keys: StackKeys, apikey: string): "anon" | "service_role" | 
   return null;
 }
 
+const ROLE_TOKEN_REUSE_SECONDS = 240;
+const roleTokens = new Map<string, { token: string; mintedAt: number }>();
+
+/** The role's short-lived token, minted again only when it nears its 300 s expiry. */
+async function roleToken(role: "anon" | "service_role"): Promise<string> {
+  const now = Date.now() / 1000;
+  const cached = roleTokens.get(role);
+  if (cached && now - cached.mintedAt < ROLE_TOKEN_REUSE_SECONDS) return cached.token;
+  const token = await mintRoleToken(keys, role);
+  roleTokens.set(role, { token, mintedAt: now });
+  return token;
+}
+
 async function forward(request: Request, target: URL, headers: Headers): Promise<Response> {
   headers.delete("host");
   try {
@@ -60,8 +73,8 @@ async function toPostgrest(request: Request, url: URL): Promise<Response> {
   const token = bearer(request);
   if (!token || !looksLikeJwt(token)) {
     // No user token: the request acts as the key's role. Legacy keys are JWTs already.
-    const roleToken = looksLikeJwt(apikey) ? apikey : await mintRoleToken(keys, role);
-    headers.set("authorization", `Bearer ${roleToken}`);
+    const bearerToken = looksLikeJwt(apikey) ? apikey : await roleToken(role);
+    headers.set("authorization", `Bearer ${bearerToken}`);
   }
   const target = new URL(url.pathname.slice("/rest/v1".length) || "/", url);
   target.search = url.search;
