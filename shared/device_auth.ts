@@ -1,8 +1,9 @@
 /**
  * Device authentication. Only the key's SHA-256 is looked up; a positive answer is cached for a
- * short time (DEVICE_AUTH_CACHE_SECONDS, 60 s by default), and revoking or rotating a key through
- * the `devices` function drops that entry at once. So a revoked key stops within that time even
- * when revoked straight in SQL, and at once when revoked through the API.
+ * few seconds in the isolate and for DEVICE_AUTH_CACHE_SECONDS (60 s by default) in Redis, and
+ * revoking or rotating a key through the `devices` function drops the Redis entry at once.
+ * Storing never trusts the caches: ingest_batch checks the key hash again in the transaction
+ * that stores the frames, so a revoked or rotated key stores nothing from the moment it changes.
  */
 import { type Cache, cacheKey } from "./cache.ts";
 import { callRpc, type Db } from "./db.ts";

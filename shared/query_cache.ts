@@ -22,8 +22,8 @@ export function ownerGenerationKey(ownerId: string): string {
 export const ALL_GENERATION_KEY: string = cacheKey("gen", "all");
 
 /**
- * The counters an ingest for a device of this owner must bump once its frames are committed:
- * `cache.bump(generationKeys(device.ownerId))`.
+ * The counters an ingest for a device of this owner must bump once its frames are committed
+ * (shared/ingest_store.ts passes them to `cache.addToCounters` as bumps).
  */
 export function generationKeys(ownerId: string): [string, string] {
   return [ownerGenerationKey(ownerId), ALL_GENERATION_KEY];
