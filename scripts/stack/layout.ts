@@ -10,14 +10,29 @@ export const STACK_DIR = join(PROJECT_ROOT, ".stack");
 export const BIN_DIR = join(PROJECT_ROOT, "scripts", "tools", "node_modules", ".bin");
 export const PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
 
+/**
+ * STACK_PORT_OFFSET moves every port of the stack by the same amount, so that a second checkout
+ * can run a stack of its own beside the first (e.g. 1000: gateway 55321, database 55322).
+ */
+export const PORT_OFFSET = portOffset(Deno.env.get("STACK_PORT_OFFSET"));
+
+function portOffset(value: string | undefined): number {
+  if (value === undefined || value === "") return 0;
+  const offset = Number(value);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 9000) {
+    throw new RangeError(`STACK_PORT_OFFSET must be a whole number from 0 to 9000, got "${value}"`);
+  }
+  return offset;
+}
+
 export const PORTS = {
-  gateway: 54321,
-  postgres: 54322,
-  postgrest: 54331,
-  redis: 54332,
-  upstash: 54333,
+  gateway: 54321 + PORT_OFFSET,
+  postgres: 54322 + PORT_OFFSET,
+  postgrest: 54331 + PORT_OFFSET,
+  redis: 54332 + PORT_OFFSET,
+  upstash: 54333 + PORT_OFFSET,
   /** Each function gets the next port from here, in config.toml order. */
-  firstFunction: 54340,
+  firstFunction: 54340 + PORT_OFFSET,
 } as const;
 
 /** The legacy HS256 secret of Supabase's local stack (the well-known development default). */

@@ -99,7 +99,10 @@ export async function initialise(): Promise<void> {
 /** Starts the server and waits until it accepts connections. */
 export async function start(): Promise<void> {
   const logFile = stackPath("postgres", "postgres.log");
-  await pgRun("pg_ctl", ["-D", dataDir(), "-l", logFile, "-w", "-t", "60", "start"]);
+  // The port is given at each start, not only in the cluster's settings: STACK_PORT_OFFSET may
+  // differ from the one the cluster was created with.
+  const options = `-p ${PORTS.postgres}`;
+  await pgRun("pg_ctl", ["-D", dataDir(), "-l", logFile, "-o", options, "-w", "-t", "60", "start"]);
   await waitFor(async () => (await psqlRaw("select 1")).code === 0, 30_000, "PostgreSQL");
 }
 

@@ -6,12 +6,14 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
   createDevice,
   createUser,
+  FUNCTIONS_URL,
   jsonOf,
   sendTelemetry,
   sql,
   stackKeys,
   type TestDevice,
 } from "./_helpers.ts";
+import { PORTS } from "../../scripts/stack/layout.ts";
 
 async function stagedAndStored(deviceId: string): Promise<number> {
   return Number(
@@ -226,14 +228,14 @@ Deno.test("telemetry-parse refuses bad requests with the status that names the p
     assertEquals(body.success, false);
   }
   const missing = await jsonOf(
-    await fetch(`http://127.0.0.1:54321/functions/v1/telemetry-parse`, {
+    await fetch(`${FUNCTIONS_URL}/telemetry-parse`, {
       method: "POST",
       body: "roll:1",
     }),
   );
   assertEquals([missing.status, missing.body.error.code], [401, "missing_device_key"]);
   const wrongMethod = await jsonOf(
-    await fetch(`http://127.0.0.1:54321/functions/v1/telemetry-parse`, {
+    await fetch(`${FUNCTIONS_URL}/telemetry-parse`, {
       headers: { "x-device-key": device.key },
     }),
   );
@@ -247,7 +249,7 @@ Deno.test("telemetry-parse answers 429 with Retry-After once Redis counts the de
   // Other isolates have counted 1200 requests of this device this minute (the default limit).
   const minute = Math.floor(Date.now() / 60_000);
   const counter = `telemetry:v1:rate:${device.id}:${minute}`;
-  const upstash = await fetch(`http://127.0.0.1:54333/`, {
+  const upstash = await fetch(`http://127.0.0.1:${PORTS.upstash}/`, {
     method: "POST",
     headers: { authorization: `Bearer ${keys.upstashToken}` },
     body: JSON.stringify(["SET", counter, "1200", "EX", "120"]),
