@@ -1,13 +1,19 @@
 /**
- * Storing device requests: group commit through public.ingest_batch (one database call for the
- * requests that arrive together), then one Redis round trip per group that adds the rate-limit
- * counts and bumps the query-cache generations of every owner whose frames were stored. A request
- * is answered only after both: its frames are committed, and no cached query that predates them
- * can be served again.
+ * Storing device requests: group commit through public.ingest_frames (one database call for the
+ * requests that arrive together, sent as one raw text body), then one Redis round trip per group
+ * that adds the rate-limit counts and bumps the query-cache generations of every owner whose
+ * frames were stored. A request is answered only after both: its frames are committed, and no
+ * cached query that predates them can be served again.
+ *
+ * The frames travel as the JSON text written here and are stored as that text, one staging row
+ * per request: neither PostgREST nor Postgres parses them on the way in. The flush that unpacks
+ * them into telemetry runs outside the device's transaction: pg_cron keeps one going, and when a
+ * group leaves a full batch staged this isolate starts one after answering.
  */
 import type { Cache } from "./cache.ts";
-import { callRpc, type Db, DbError, toDbError } from "./db.ts";
+import { callRpc, callRpcText, type Db, DbError, type RpcTarget, toDbError } from "./db.ts";
 import { createBatcher, type JobOutcome } from "./ingest_batcher.ts";
+import type { Logger } from "./log.ts";
 import type { TelemetryReject, TelemetryRow } from "./parser.ts";
 import { generationKeys } from "./query_cache.ts";
 import type { RateLimiter } from "./rate_limit.ts";
@@ -36,14 +42,48 @@ export interface IngestAnswer {
   };
 }
 
-type BatchOutcome =
-  | { ok: true; answer: IngestAnswer }
+interface BatchStatus {
+  "pending_records": number;
+  "batch_size": number;
+  "batch_full": boolean;
+}
+
+type RequestOutcome =
+  | { ok: true; replayed: false; accepted: number }
+  | { ok: true; replayed: true; accepted: number; summary: Record<string, unknown> }
   | { ok: false; code: string; message: string };
+
+interface GroupAnswer {
+  batch: BatchStatus;
+  outcomes: RequestOutcome[];
+}
 
 /** A group never carries more frames than one ingest statement takes. */
 const MAX_FRAMES_PER_CALL = 10_000;
 /** Groups sent at once by one isolate: the database works on one while another travels. */
 const GROUPS_IN_FLIGHT = 2;
+
+/**
+ * The body public.ingest_frames reads: 4 lines per request (header, frames, rejects, summary).
+ * JSON.stringify escapes every line break inside strings, so a line never splits a value.
+ */
+export function encodeGroup(jobs: readonly IngestJob[]): string {
+  const lines: string[] = [];
+  for (const job of jobs) {
+    lines.push(
+      JSON.stringify({
+        "device_id": job.deviceId,
+        "key_hash": job.keyHash,
+        "idempotency_key": job.idempotencyKey,
+        "frame_count": job.frames.length,
+      }),
+      JSON.stringify(job.frames),
+      JSON.stringify(job.rejects),
+      JSON.stringify(job.summary),
+    );
+  }
+  return lines.join("\n");
+}
 
 export interface IngestStore {
   /**
@@ -54,35 +94,64 @@ export interface IngestStore {
   store(job: IngestJob): Promise<IngestAnswer>;
 }
 
-export function createIngestStore(deps: { db: Db; cache: Cache; rateLimiter: RateLimiter }) {
+/** Keeps the isolate alive for work after the answer on hosted Edge Functions. */
+function runAfterAnswer(work: Promise<unknown>): void {
+  const runtime = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } })
+    .EdgeRuntime;
+  runtime?.waitUntil(work);
+}
+
+export function createIngestStore(deps: {
+  db: Db;
+  rpc: RpcTarget;
+  cache: Cache;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+}): IngestStore {
+  let flushing = false;
+
+  /** One flush at a time from this isolate; the database skips it if another is running. */
+  function flushAfterAnswer(): void {
+    if (flushing) return;
+    flushing = true;
+    const work = callRpc(deps.db, "flush_after_ingest")
+      .catch((error: unknown) => deps.logger.warn("flush after ingest failed", { error }))
+      .finally(() => flushing = false);
+    runAfterAnswer(work);
+  }
+
   async function sendGroup(jobs: IngestJob[]): Promise<JobOutcome<IngestAnswer>[]> {
-    const outcomes = await callRpc<BatchOutcome[]>(deps.db, "ingest_batch", {
-      p_requests: jobs.map((job) => ({
-        device_id: job.deviceId,
-        key_hash: job.keyHash,
-        frames: job.frames,
-        rejects: job.rejects,
-        idempotency_key: job.idempotencyKey,
-        summary: job.summary,
-      })),
-    });
+    const answer = await callRpcText<GroupAnswer>(deps.rpc, "ingest_frames", encodeGroup(jobs));
     const generations = new Set<string>();
     jobs.forEach((job, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.ok && !outcome.answer.replayed) {
+      const outcome = answer.outcomes[i];
+      if (outcome?.ok && !outcome.replayed) {
         for (const key of generationKeys(job.ownerId)) generations.add(key);
       }
     });
     const increments = deps.rateLimiter.unsynced();
     const totals = await deps.cache.addToCounters(increments, [...generations]);
     deps.rateLimiter.synced(increments, totals);
-    return jobs.map((_, i): JobOutcome<IngestAnswer> => {
-      const outcome = outcomes[i];
+    if (answer.batch.batch_full) flushAfterAnswer();
+
+    return jobs.map((job, i): JobOutcome<IngestAnswer> => {
+      const outcome = answer.outcomes[i];
       if (!outcome) return { ok: false, error: new DbError("No outcome for request", "", true, 0) };
       // status 200: the call itself worked, so only the SQLSTATE says whether a retry may help.
-      return outcome.ok
-        ? { ok: true, value: outcome.answer }
-        : { ok: false, error: toDbError({ message: outcome.message, code: outcome.code }, 200) };
+      if (!outcome.ok) {
+        return {
+          ok: false,
+          error: toDbError({ message: outcome.message, code: outcome.code }, 200),
+        };
+      }
+      return {
+        ok: true,
+        value: {
+          replayed: outcome.replayed,
+          summary: outcome.replayed ? outcome.summary : job.summary,
+          result: { accepted: outcome.accepted, ...answer.batch },
+        },
+      };
     });
   }
 
@@ -92,5 +161,5 @@ export function createIngestStore(deps: { db: Db; cache: Cache; rateLimiter: Rat
     MAX_FRAMES_PER_CALL,
     GROUPS_IN_FLIGHT,
   );
-  return { store: (job: IngestJob) => batcher.submit(job) } satisfies IngestStore;
+  return { store: (job: IngestJob) => batcher.submit(job) };
 }

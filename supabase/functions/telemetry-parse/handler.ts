@@ -128,7 +128,13 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
   const receiveClock = createReceiveClock(() => deps.now().getTime());
   const localDevices = createLocalDeviceCache(LOCAL_DEVICE_CACHE_MS);
   const rateLimiter = createRateLimiter(deps.config.limits.ratePerMinute);
-  const ingest = createIngestStore({ db: deps.db, cache: deps.cache, rateLimiter });
+  const ingest = createIngestStore({
+    db: deps.db,
+    rpc: deps.config,
+    cache: deps.cache,
+    rateLimiter,
+    logger: deps.logger,
+  });
 
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
     requireMethod(request, "POST");
