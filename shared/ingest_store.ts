@@ -5,13 +5,14 @@
  * frames were stored. A request is answered only after both: its frames are committed, and no
  * cached query that predates them can be served again.
  *
- * The frames travel as the JSON text written here and are stored as that text, one staging row
- * per request: neither PostgREST nor Postgres parses them on the way in. The flush that unpacks
+ * The frames travel as the array literal written here (shared/frame_values.ts) and are stored as
+ * that text, one staging row per request: neither PostgREST nor Postgres parses them on the way in. The flush that unpacks
  * them into telemetry runs outside the device's transaction: pg_cron keeps one going, and when a
  * group leaves a full batch staged this isolate starts one after answering.
  */
 import type { Cache } from "./cache.ts";
 import { callRpc, callRpcText, type Db, DbError, type RpcTarget, toDbError } from "./db.ts";
+import { encodeFrameValues } from "./frame_values.ts";
 import { createBatcher, type JobOutcome } from "./ingest_batcher.ts";
 import type { Logger } from "./log.ts";
 import type { TelemetryReject, TelemetryRow } from "./parser.ts";
@@ -64,25 +65,33 @@ const MAX_FRAMES_PER_CALL = 10_000;
 const GROUPS_IN_FLIGHT = 2;
 
 /**
- * The body public.ingest_frames reads: 4 lines per request (header, frames, rejects, summary).
- * JSON.stringify escapes every line break inside strings, so a line never splits a value.
+ * What ends each part of a request in the body: a line feed and U+001E (record separator). No
+ * part holds that pair: JSON text has no raw control character, and of a frame's values only
+ * raw_data may hold a line feed (a pretty-printed element of a JSON document), which is then
+ * valid JSON text and so holds no U+001E.
+ */
+const PART_END = "\n\u001e";
+
+/**
+ * The body public.ingest_frames reads: 4 parts per request (header, frames as a
+ * telemetry.frame_values[] literal, rejects, summary).
  */
 export function encodeGroup(jobs: readonly IngestJob[]): string {
-  const lines: string[] = [];
+  const parts: string[] = [];
   for (const job of jobs) {
-    lines.push(
+    parts.push(
       JSON.stringify({
         "device_id": job.deviceId,
         "key_hash": job.keyHash,
         "idempotency_key": job.idempotencyKey,
         "frame_count": job.frames.length,
       }),
-      JSON.stringify(job.frames),
+      encodeFrameValues(job.frames),
       JSON.stringify(job.rejects),
       JSON.stringify(job.summary),
     );
   }
-  return lines.join("\n");
+  return parts.join(PART_END);
 }
 
 export interface IngestStore {

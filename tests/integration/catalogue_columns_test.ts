@@ -3,6 +3,7 @@
  * telemetry and of its staging table, with the catalogue's SQL type, and neither table has a
  * typed field the catalogue lacks.
  */
+import { FRAME_VALUE_COLUMNS } from "../../shared/frame_values.ts";
 import { assertEquals } from "@std/assert";
 import { FIELDS } from "../../shared/catalogue.ts";
 import { sql } from "./_helpers.ts";
@@ -41,4 +42,12 @@ Deno.test("catalogue matches the columns of telemetry.telemetry", async () => {
     typed,
     FIELDS.map((field) => [field.name, field.sqlType]),
   );
+});
+
+Deno.test("frame_values literal columns are the attributes of telemetry.frame_values", async () => {
+  const attributes = await sql(
+    `select string_agg(a.attname, ',' order by a.attnum) from pg_catalog.pg_attribute as a
+     where a.attrelid = 'telemetry.frame_values'::regclass and a.attnum > 0 and not a.attisdropped`,
+  );
+  assertEquals(attributes.split(","), [...FRAME_VALUE_COLUMNS]);
 });

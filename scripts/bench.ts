@@ -1,0 +1,540 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
+/**
+ * The benchmark: every scenario against its baseline, alternately, in the same run on the running
+ * local stack, and a table of medians, spreads and ratios. Figures, never assertions: the machine
+ * is shared. The same figures go to .bench/results.json (git-ignored).
+ *
+ * Usage: deno task bench [--rounds 3] [--sustain 300] [--only ingest,parse,flush,sustained,rss]
+ *
+ * Ingest cost is CPU per stored frame per component (Postgres, PostgREST, the gateway, the
+ * function, Redis with its REST endpoint), read from /proc, counted until staging has drained
+ * into telemetry. Frames per second count the same span.
+ */
+import { parseArgs } from "node:util";
+import { createStreamParser } from "../shared/parser.ts";
+import { cpuBetween, type CpuSnapshot, cpuSnapshot, functionPeakRss } from "./bench/cpu.ts";
+import { type Frame, fullFrame, realisticFrame } from "./bench/frames.ts";
+import { createNaiveTarget, dropNaiveTarget, NAIVE_REST_PATH } from "./bench/naive_target.ts";
+import { median, percentile, spread } from "./bench/stats.ts";
+import { loadKeys } from "./stack/keys.ts";
+import { GATEWAY_URL, PROJECT_ROOT } from "./stack/layout.ts";
+import * as postgres from "./stack/postgres.ts";
+
+const { values: options } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    sustain: { type: "string", default: "300" },
+    only: { type: "string", default: "ingest,parse,flush,sustained,rss" },
+    scenario: { type: "string", default: "" },
+    path: { type: "string", default: "naive,ours" },
+  },
+});
+const ROUNDS = Math.max(1, Number(options.rounds));
+const SUSTAIN_SECONDS = Number(options.sustain);
+const ONLY = new Set(options.only.split(","));
+/** Runs only the ingest scenarios whose name holds this text, and only these paths (profiling). */
+const SCENARIO_FILTER = options.scenario;
+const PATHS = options.path.split(",");
+
+const keys = await loadKeys();
+const started = performance.now();
+function progress(message: string): void {
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  console.error(`[${seconds} s] ${message}`);
+}
+
+// ---- setup: one device per request in flight, the naive path's view -------------------------
+
+const MAX_IN_FLIGHT = 64;
+const owner = crypto.randomUUID();
+await postgres.psql(
+  `insert into auth.users (id, email) values ('${owner}', 'bench-${owner}@example.test')`,
+);
+const devices: { id: string; key: string }[] = JSON.parse(
+  (await postgres.psql(`
+    set request.jwt.claims = '{"role":"service_role"}';
+    select json_agg(row_to_json(d))
+    from generate_series(1, ${MAX_IN_FLIGHT}) as i
+    cross join lateral public.create_device('bench ' || i, '${owner}') as d;`)).split("\n").at(
+    -1,
+  ) ??
+    "[]",
+);
+await createNaiveTarget();
+const cleanup = async () => {
+  await dropNaiveTarget();
+  // The bench owner's devices, frames and rollups go with the user (foreign keys cascade).
+  await postgres.psql(`delete from auth.users where id = '${owner}'`);
+};
+Deno.addSignalListener("SIGINT", () => cleanup().finally(() => Deno.exit(130)));
+
+// Each run sends frames whose device times no other run uses, so nothing is deduplicated away.
+let nextTimeBase = Date.now() - 12 * 3600_000;
+function timeRange(frames: number): number {
+  const base = nextTimeBase;
+  nextTimeBase += frames + 60_000;
+  return base;
+}
+
+// ---- ingest scenarios ------------------------------------------------------------------------
+
+type Path = "naive" | "ours";
+
+interface IngestRun {
+  framesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: number;
+  /** CPU µs per stored frame, per component. */
+  cpuUsPerFrame: CpuSnapshot;
+  /** Postgres + PostgREST. */
+  dbUsPerFrame: number;
+}
+
+function body(path: Path, device: string, frames: Frame[]): string {
+  return path === "naive"
+    ? JSON.stringify(frames.map((frame) => ({ ...frame, device_id: device })))
+    : frames.map((frame) => JSON.stringify(frame)).join("\n");
+}
+
+function send(path: Path, device: { id: string; key: string }, text: string): Promise<Response> {
+  return path === "naive"
+    ? fetch(`${GATEWAY_URL}${NAIVE_REST_PATH}`, {
+      method: "POST",
+      headers: {
+        apikey: keys.secretKey,
+        "content-type": "application/json",
+        prefer: "return=minimal",
+      },
+      body: text,
+    })
+    : fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${device.key}`, "content-type": "application/x-ndjson" },
+      body: text,
+    });
+}
+
+/** Flushes until staging is empty (pg_cron's flush may be doing it: then waits for it). */
+async function drainStaging(): Promise<void> {
+  for (;;) {
+    const run = JSON.parse(await postgres.psql("select public.flush_telemetry()"));
+    if (run.pending_records === 0 && !run.skipped) return;
+    if (run.skipped) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function ingestRun(
+  path: Path,
+  makeFrame: (index: number, recordedAt: string) => Frame,
+  framesPerRequest: number,
+  inFlight: number,
+  totalFrames: number,
+): Promise<IngestRun> {
+  const requests = Math.ceil(totalFrames / framesPerRequest);
+  const base = timeRange(totalFrames);
+  // Bodies are built before the clock starts: the client's own work is not what is measured.
+  const bodies = Array.from({ length: requests }, (_, r) => {
+    const device = devices[r % inFlight] as { id: string; key: string };
+    const frames = Array.from({ length: framesPerRequest }, (_, i) => {
+      const index = r * framesPerRequest + i;
+      return makeFrame(index, new Date(base + index).toISOString());
+    });
+    return { device, text: body(path, device.id, frames) };
+  });
+  await drainStaging();
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const before = cpuSnapshot();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < requests) {
+      const { device, text } = bodies[next++] as {
+        device: { id: string; key: string };
+        text: string;
+      };
+      const sent = performance.now();
+      const response = await send(path, device, text);
+      await response.body?.cancel();
+      latencies.push(performance.now() - sent);
+      if (!response.ok) failures++;
+    }
+  }));
+  if (path === "ours") await drainStaging();
+  const seconds = (performance.now() - t0) / 1000;
+  const used = cpuBetween(before, cpuSnapshot());
+  const frames = requests * framesPerRequest;
+  const perFrame = {} as CpuSnapshot;
+  for (const [name, value] of Object.entries(used)) {
+    perFrame[name as keyof CpuSnapshot] = (value / frames) * 1e6;
+  }
+  return {
+    framesPerSecond: frames / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    failures,
+    cpuUsPerFrame: perFrame,
+    dbUsPerFrame: perFrame.postgres + perFrame.postgrest,
+  };
+}
+
+interface IngestScenario {
+  name: string;
+  makeFrame: (index: number, recordedAt: string) => Frame;
+  framesPerRequest: number;
+  inFlight: number;
+  totalFrames: number;
+}
+
+const ALL_INGEST_SCENARIOS: IngestScenario[] = [
+  {
+    name: "25 fields, 1 frame/request",
+    makeFrame: realisticFrame,
+    framesPerRequest: 1,
+    inFlight: 64,
+    totalFrames: 3_000,
+  },
+  {
+    name: "25 fields, 10 frames/request",
+    makeFrame: realisticFrame,
+    framesPerRequest: 10,
+    inFlight: 64,
+    totalFrames: 20_000,
+  },
+  {
+    name: "25 fields, 500 frames/request",
+    makeFrame: realisticFrame,
+    framesPerRequest: 500,
+    inFlight: 8,
+    totalFrames: 100_000,
+  },
+  {
+    name: "80 fields, 500 frames/request",
+    makeFrame: fullFrame,
+    framesPerRequest: 500,
+    inFlight: 8,
+    totalFrames: 50_000,
+  },
+];
+
+const INGEST_SCENARIOS = ALL_INGEST_SCENARIOS.filter((s) => s.name.includes(SCENARIO_FILTER));
+
+interface Figure {
+  scenario: string;
+  metric: string;
+  baseline: string;
+  baselineValues: number[];
+  oursValues: number[];
+}
+
+const figures: Figure[] = [];
+function figure(
+  scenario: string,
+  metric: string,
+  baseline: string,
+  base: number[],
+  ours: number[],
+) {
+  figures.push({ scenario, metric, baseline, baselineValues: base, oursValues: ours });
+}
+
+async function benchIngest(): Promise<void> {
+  const runs = new Map<string, { naive: IngestRun[]; ours: IngestRun[] }>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const scenario of INGEST_SCENARIOS) {
+      // Alternate which path goes first, so drift over the run does not favour one.
+      const order: Path[] = round % 2 === 1 ? ["naive", "ours"] : ["ours", "naive"];
+      for (const path of order.filter((p) => PATHS.includes(p))) {
+        progress(`round ${round}/${ROUNDS}: ${scenario.name}, ${path}`);
+        const run = await ingestRun(
+          path,
+          scenario.makeFrame,
+          scenario.framesPerRequest,
+          scenario.inFlight,
+          scenario.totalFrames,
+        );
+        const entry = runs.get(scenario.name) ?? { naive: [], ours: [] };
+        entry[path].push(run);
+        runs.set(scenario.name, entry);
+      }
+    }
+  }
+  for (const scenario of INGEST_SCENARIOS) {
+    const { naive, ours } = runs.get(scenario.name) ?? { naive: [], ours: [] };
+    const name = `ingest ${scenario.name}, ${scenario.inFlight} in flight`;
+    const of = (list: IngestRun[], pick: (run: IngestRun) => number) => list.map(pick);
+    figure(
+      name,
+      "frames/s",
+      "naive",
+      of(naive, (r) => r.framesPerSecond),
+      of(ours, (r) => r.framesPerSecond),
+    );
+    figure(name, "p50 ms", "naive", of(naive, (r) => r.p50Ms), of(ours, (r) => r.p50Ms));
+    figure(name, "p99 ms", "naive", of(naive, (r) => r.p99Ms), of(ours, (r) => r.p99Ms));
+    figure(
+      name,
+      "DB µs/frame (PG+PostgREST)",
+      "naive",
+      of(naive, (r) => r.dbUsPerFrame),
+      of(ours, (r) => r.dbUsPerFrame),
+    );
+    for (const component of ["postgres", "postgrest", "gateway", "function", "redis"] as const) {
+      figure(
+        name,
+        `  ${component} µs/frame`,
+        "naive",
+        of(naive, (r) => r.cpuUsPerFrame[component]),
+        of(ours, (r) => r.cpuUsPerFrame[component]),
+      );
+    }
+    const failed = [...naive, ...ours].reduce((sum, run) => sum + run.failures, 0);
+    if (failed > 0) console.error(`warning: ${name}: ${failed} requests failed`);
+  }
+}
+
+// ---- parse + validate alone, on one core -----------------------------------------------------
+
+function benchParse(): void {
+  const base = Date.now() - 3600_000;
+  const lines = Array.from(
+    { length: 10_000 },
+    (_, i) => JSON.stringify(realisticFrame(i, new Date(base + i).toISOString())),
+  );
+  const text = lines.join("\n");
+  const fieldsPerFrame = Object.keys(realisticFrame(0, "")).length;
+  const ours: number[] = [];
+  const baseline: number[] = [];
+  for (let round = 1; round <= ROUNDS + 2; round++) {
+    progress(`round ${round}: parse + validate 10,000 frames`);
+    let t0 = performance.now();
+    const parser = createStreamParser({ receivedAt: new Date() });
+    const parsed = parser.push(text).frames.length + parser.end().frames.length;
+    const parseSeconds = (performance.now() - t0) / 1000;
+    if (parsed !== lines.length) throw new Error("the parser refused benchmark frames");
+    t0 = performance.now();
+    for (const line of lines) JSON.parse(line);
+    const jsonSeconds = (performance.now() - t0) / 1000;
+    if (round > 2) { // two warm-up rounds for the JIT
+      ours.push((lines.length * fieldsPerFrame) / parseSeconds);
+      baseline.push((lines.length * fieldsPerFrame) / jsonSeconds);
+    }
+  }
+  figure(
+    "parse + validate, 25-field NDJSON, one core",
+    "fields/s",
+    "JSON.parse only",
+    baseline,
+    ours,
+  );
+}
+
+// ---- flush alone against a plain INSERT ... SELECT of the same rows ---------------------------
+
+async function postgresCpu<T>(work: () => Promise<T>): Promise<number> {
+  const before = cpuSnapshot();
+  await work();
+  return cpuBetween(before, cpuSnapshot()).postgres;
+}
+
+async function benchFlush(): Promise<void> {
+  const frames = 100_000;
+  const ours: number[] = [];
+  const baseline: number[] = [];
+  // A schema PostgREST does not expose, readable by no API role.
+  await postgres.psql(`
+    drop schema if exists bench_private cascade;
+    create schema bench_private;
+    revoke all on schema bench_private from public, anon, authenticated, service_role;`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const device = (devices[round % devices.length] as { id: string }).id;
+    for (const which of round % 2 === 1 ? ["baseline", "ours"] : ["ours", "baseline"]) {
+      progress(`round ${round}/${ROUNDS}: flush ${frames} frames, ${which}`);
+      const start = new Date(timeRange(frames)).toISOString();
+      // The same 25-field rows, typed, in a table without indexes.
+      await postgres.psql(`
+        drop table if exists bench_private.rows;
+        create unlogged table bench_private.rows as
+        select '${device}'::uuid as device_id, now() as created_at,
+               '${start}'::timestamptz + make_interval(secs => i / 1000.0) as recorded_at,
+               'AUTO'::text as flight_mode, true as armed, (i % 20)::real as roll_degrees,
+               (i % 10)::real as pitch_degrees, (i % 360)::real as yaw_degrees,
+               (i % 360)::real as heading_degrees, 1.5::real as roll_rate_dps,
+               0.5::real as pitch_rate_dps, 0.7::real as yaw_rate_dps, 3::smallint as gps_fix_type,
+               (9 + i % 5)::smallint as gps_satellites, 47.39 + i * 1e-7 as gps_latitude,
+               8.54 + i * 1e-7 as gps_longitude, 480::real as gps_altitude_m,
+               6.1::real as gps_speed_ms, (60 + i % 5)::real as altitude_m,
+               16.2::real as battery_voltage_v, 18.5::real as battery_current_a,
+               (100 - i % 100)::real as battery_remaining_percent, 1500 + i % 50 as motor1_pwm,
+               1510 + i % 40 as motor2_pwm, 1490 + i % 30 as motor3_pwm, 1505 + i % 20 as motor4_pwm,
+               i / 500 as request
+        from generate_series(0, ${frames - 1}) as i;`);
+      if (which === "baseline") {
+        baseline.push(
+          (await postgresCpu(() =>
+            postgres.psql(`
+            insert into telemetry.telemetry (device_id, created_at, recorded_at, flight_mode, armed,
+              roll_degrees, pitch_degrees, yaw_degrees, heading_degrees, roll_rate_dps,
+              pitch_rate_dps, yaw_rate_dps, gps_fix_type, gps_satellites, gps_latitude,
+              gps_longitude, gps_altitude_m, gps_speed_ms, altitude_m, battery_voltage_v,
+              battery_current_a, battery_remaining_percent, motor1_pwm, motor2_pwm, motor3_pwm,
+              motor4_pwm)
+            select device_id, created_at, recorded_at, flight_mode, armed, roll_degrees,
+              pitch_degrees, yaw_degrees, heading_degrees, roll_rate_dps, pitch_rate_dps,
+              yaw_rate_dps, gps_fix_type, gps_satellites, gps_latitude, gps_longitude,
+              gps_altitude_m, gps_speed_ms, altitude_m, battery_voltage_v, battery_current_a,
+              battery_remaining_percent, motor1_pwm, motor2_pwm, motor3_pwm, motor4_pwm
+            from bench_private.rows;`)
+          )) / frames * 1e6,
+        );
+      } else {
+        // Staged as telemetry-parse stages them: one row per 500-frame request, frames as text.
+        await drainStaging();
+        await postgres.psql(`
+          insert into telemetry.telemetry_staging (device_id, created_at, frame_count, frames)
+          select min(r.device_id::text)::uuid, min(r.created_at), count(*),
+                 json_agg(to_jsonb(r) - 'device_id' - 'created_at' - 'request')::text
+          from bench_private.rows as r
+          group by r.request
+          order by r.request;`);
+        ours.push((await postgresCpu(drainStaging)) / frames * 1e6);
+      }
+    }
+  }
+  await postgres.psql("drop schema bench_private cascade");
+  figure(
+    "flush 100,000 staged 25-field frames",
+    "Postgres µs/frame",
+    "INSERT … SELECT",
+    baseline,
+    ours,
+  );
+}
+
+// ---- sustained ingest ------------------------------------------------------------------------
+
+async function benchSustained(): Promise<void> {
+  const framesPerRequest = 500;
+  const inFlight = 8;
+  const base = timeRange(50_000_000);
+  const samples: { second: number; pending: number; oldestAgeSeconds: number }[] = [];
+  let frames = 0;
+  let failures = 0;
+  let stop = false;
+  const t0 = performance.now();
+  const before = cpuSnapshot();
+  const sampler = (async () => {
+    while (!stop) {
+      const status = JSON.parse(await postgres.psql("select public.get_batch_status()"));
+      const second = Math.round((performance.now() - t0) / 1000);
+      samples.push({
+        second,
+        pending: status.pending_records,
+        oldestAgeSeconds: Number(status.oldest_pending_age_seconds ?? 0),
+      });
+      progress(
+        `sustained ${second}/${SUSTAIN_SECONDS} s: ${frames} frames, staging backlog ${status.pending_records}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  })();
+  await Promise.all(Array.from({ length: inFlight }, async (_, worker) => {
+    const device = devices[worker] as { id: string; key: string };
+    for (let r = worker; performance.now() - t0 < SUSTAIN_SECONDS * 1000; r += inFlight) {
+      const batch = Array.from({ length: framesPerRequest }, (_, i) => {
+        const index = r * framesPerRequest + i;
+        return realisticFrame(index, new Date(base + index).toISOString());
+      });
+      const response = await send("ours", device, body("ours", device.id, batch));
+      await response.body?.cancel();
+      if (response.ok) frames += framesPerRequest;
+      else failures++;
+    }
+  }));
+  stop = true;
+  await sampler;
+  const loadSeconds = (performance.now() - t0) / 1000;
+  await drainStaging();
+  const used = cpuBetween(before, cpuSnapshot());
+  const maxPending = Math.max(...samples.map((s) => s.pending));
+  const lastThird = samples.slice(Math.floor(samples.length * 2 / 3));
+  console.log(
+    `\nsustained ingest, ${SUSTAIN_SECONDS} s, 500-frame requests, ${inFlight} in flight:`,
+  );
+  console.log(
+    `  ${Math.round(frames / loadSeconds)} frames/s acknowledged, ${failures} failed requests`,
+  );
+  console.log(`  staging backlog (frames) every 5 s: ${samples.map((s) => s.pending).join(" ")}`);
+  console.log(
+    `  max backlog ${maxPending}; max in the last third ${
+      Math.max(...lastThird.map((s) => s.pending))
+    }`,
+  );
+  console.log(
+    `  oldest pending age max ${Math.max(...samples.map((s) => s.oldestAgeSeconds)).toFixed(1)} s`,
+  );
+  console.log(
+    `  DB µs/frame (PG+PostgREST) ${((used.postgres + used.postgrest) / frames * 1e6).toFixed(1)}`,
+  );
+  sustained = { seconds: SUSTAIN_SECONDS, frames, failures, samples, cpuSeconds: used };
+}
+let sustained: unknown = null;
+
+// ---- report ----------------------------------------------------------------------------------
+
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return "-";
+  if (Math.abs(value) >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
+  return value.toFixed(value >= 100 ? 0 : 1);
+}
+
+function report(): void {
+  console.log(
+    `\nbench: ${ROUNDS} rounds, median (spread = (max-min)/median); ratio = ours / baseline`,
+  );
+  console.log(
+    "scenario".padEnd(52) + "metric".padEnd(28) + "baseline".padStart(18) +
+      "ours".padStart(18) + "ratio".padStart(8),
+  );
+  let last = "";
+  for (const f of figures) {
+    const b = median(f.baselineValues);
+    const o = median(f.oursValues);
+    const cell = (m: number, values: number[]) => `${fmt(m)} ±${Math.round(spread(values) * 100)}%`;
+    console.log(
+      (f.scenario === last ? "" : f.scenario).padEnd(52) + f.metric.padEnd(28) +
+        cell(b, f.baselineValues).padStart(18) + cell(o, f.oursValues).padStart(18) +
+        (b > 0 ? (o / b).toFixed(2) : "-").padStart(8),
+    );
+    last = f.scenario;
+  }
+  console.log(`(baselines: ingest = naive PostgREST insert into telemetry through the gateway)`);
+}
+
+try {
+  if (ONLY.has("parse")) benchParse();
+  if (ONLY.has("ingest")) await benchIngest();
+  if (ONLY.has("flush")) await benchFlush();
+  report();
+  if (ONLY.has("sustained") && SUSTAIN_SECONDS > 0) await benchSustained();
+  const rss = ONLY.has("rss") ? functionPeakRss() : {};
+  if (ONLY.has("rss")) {
+    console.log("\npeak RSS of each function process (MiB):");
+    for (const [name, mib] of Object.entries(rss)) console.log(`  ${name.padEnd(26)} ${mib}`);
+  }
+  await Deno.mkdir(`${PROJECT_ROOT}/.bench`, { recursive: true });
+  await Deno.writeTextFile(
+    `${PROJECT_ROOT}/.bench/results.json`,
+    JSON.stringify(
+      { at: new Date().toISOString(), rounds: ROUNDS, figures, sustained, rss },
+      null,
+      2,
+    ),
+  );
+  console.log("\nfigures written to .bench/results.json");
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,115 @@
+/**
+ * CPU and memory of the local stack's components, read from /proc: a component's CPU is the user
+ * plus system time of its processes and their descendants, plus what its processes have reaped
+ * from children that already exited (Postgres backends and pg_cron workers come and go, and the
+ * postmaster's cutime/cstime keeps their time). Reading /proc needs Deno's --allow-all.
+ */
+import { join } from "node:path";
+import { stackPath } from "../stack/layout.ts";
+import { dataDir } from "../stack/postgres.ts";
+
+/** The parts of the stack whose CPU the benchmark reports, and the process names they start from. */
+export const COMPONENTS = {
+  postgres: () => [postmasterPid()],
+  postgrest: () => [pidFile("postgrest")],
+  gateway: () => [pidFile("gateway")],
+  function: () => [pidFile("function-telemetry-parse")],
+  redis: () => [pidFile("redis"), pidFile("upstash")],
+} as const;
+
+export type ComponentName = keyof typeof COMPONENTS;
+export type CpuSnapshot = Record<ComponentName, number>;
+
+const TICKS_PER_SECOND = 100;
+
+function pidFile(name: string): number {
+  return Number(Deno.readTextFileSync(stackPath("run", `${name}.pid`)).trim());
+}
+
+function postmasterPid(): number {
+  return Number(Deno.readTextFileSync(join(dataDir(), "postmaster.pid")).split("\n")[0]);
+}
+
+interface ProcStat {
+  ppid: number;
+  /** utime + stime, seconds. */
+  own: number;
+  /** cutime + cstime: children this process has waited for, seconds. */
+  reaped: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name may hold spaces and parentheses: fields start after the last ")".
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const field = (n: number) => Number(fields[n - 3]);
+    return {
+      ppid: field(4),
+      own: (field(14) + field(15)) / TICKS_PER_SECOND,
+      reaped: (field(16) + field(17)) / TICKS_PER_SECOND,
+    };
+  } catch {
+    return null; // exited meanwhile
+  }
+}
+
+function allStats(): Map<number, ProcStat> {
+  const stats = new Map<number, ProcStat>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = readStat(Number(entry.name));
+    if (stat) stats.set(Number(entry.name), stat);
+  }
+  return stats;
+}
+
+function treeCpu(roots: number[], stats: Map<number, ProcStat>): number {
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of stats) children.set(stat.ppid, [...children.get(stat.ppid) ?? [], pid]);
+  let total = 0;
+  const visit = (pid: number) => {
+    const stat = stats.get(pid);
+    if (!stat) return;
+    total += stat.own + stat.reaped;
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  roots.forEach(visit);
+  return total;
+}
+
+/** CPU seconds used so far by each component. */
+export function cpuSnapshot(): CpuSnapshot {
+  const stats = allStats();
+  const snapshot = {} as CpuSnapshot;
+  for (const [name, roots] of Object.entries(COMPONENTS)) {
+    snapshot[name as ComponentName] = treeCpu(roots(), stats);
+  }
+  return snapshot;
+}
+
+/** CPU seconds each component used between two snapshots. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  const used = {} as CpuSnapshot;
+  for (const name of Object.keys(COMPONENTS) as ComponentName[]) {
+    used[name] = after[name] - before[name];
+  }
+  return used;
+}
+
+/** Peak resident memory (VmHWM, MiB) of every function process of the stack. */
+export function functionPeakRss(): Record<string, number> {
+  const peaks: Record<string, number> = {};
+  for (const entry of Deno.readDirSync(stackPath("run"))) {
+    if (!entry.name.startsWith("function-")) continue;
+    const pid = Number(Deno.readTextFileSync(stackPath("run", entry.name)).trim());
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? NaN);
+      peaks[entry.name.slice("function-".length, -".pid".length)] = Math.round(kb / 1024);
+    } catch {
+      // not running
+    }
+  }
+  return peaks;
+}
