@@ -11,6 +11,7 @@
 import { loadKeys } from "./stack/keys.ts";
 import { GATEWAY_URL } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
+import { createNaiveTarget, dropNaiveTarget, NAIVE_REST_PATH } from "./bench/naive_target.ts";
 
 const requests = Number(Deno.args[0] ?? 2000);
 const concurrency = Number(Deno.args[1] ?? 8);
@@ -49,80 +50,82 @@ async function measure(count: number, rowsPerCall: number, call: (i: number) => 
 }
 
 // The naive path writes straight into the real telemetry table (partitioned, indexed, with its
-// foreign key), exposed for the run through a simple view, which Postgres makes insertable.
-await postgres.psql(`
-  drop view if exists public.bench_naive_telemetry;
-  create view public.bench_naive_telemetry as select * from telemetry.telemetry;
-  grant insert on public.bench_naive_telemetry to service_role;
-  notify pgrst, 'reload schema';`);
-await new Promise((resolve) => setTimeout(resolve, 1500));
-
-// One device per request in flight, so that no device reaches its per-minute rate limit.
-const owner = crypto.randomUUID();
-await postgres.psql(`insert into auth.users (id) values ('${owner}')`);
-const devices: { id: string; key: string }[] = [];
-for (let i = 0; i < concurrency; i++) {
-  const out = await postgres.psql(
-    `set request.jwt.claims = '{"role":"service_role"}';
+// foreign key) through a view only service role may use; it is dropped on exit, even on Ctrl-C.
+await createNaiveTarget();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    dropNaiveTarget().finally(() => Deno.exit(130));
+  });
+}
+try {
+  // One device per request in flight, so that no device reaches its per-minute rate limit.
+  const owner = crypto.randomUUID();
+  await postgres.psql(`insert into auth.users (id) values ('${owner}')`);
+  const devices: { id: string; key: string }[] = [];
+  for (let i = 0; i < concurrency; i++) {
+    const out = await postgres.psql(
+      `set request.jwt.claims = '{"role":"service_role"}';
      select row_to_json(d) from public.create_device('bench ${i}', '${owner}') d;`,
-  );
-  devices.push(JSON.parse(out.split("\n").at(-1) ?? "{}"));
-}
-const deviceFor = (i: number) => devices[i % devices.length] ?? { id: "", key: "" };
-// Device times within the last hours, which the parser accepts; each case its own range.
-const now = Date.now();
-const naive = (i: number, rows: Record<string, unknown>[]) =>
-  fetch(`${GATEWAY_URL}/rest/v1/bench_naive_telemetry`, {
-    method: "POST",
-    headers: {
-      apikey: keys.serviceRoleKey,
-      "content-type": "application/json",
-      prefer: "return=minimal",
-    },
-    body: JSON.stringify(rows.map((row) => ({ ...row, device_id: deviceFor(i).id }))),
-  });
-const ours = (i: number, rows: Record<string, unknown>[]) =>
-  fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${deviceFor(i).key}`, "content-type": "text/plain" },
-    body: rows.map(kvLine).join("\n"),
-  });
+    );
+    devices.push(JSON.parse(out.split("\n").at(-1) ?? "{}"));
+  }
+  const deviceFor = (i: number) => devices[i % devices.length] ?? { id: "", key: "" };
+  // Device times within the last hours, which the parser accepts; each case its own range.
+  const now = Date.now();
+  const naive = (i: number, rows: Record<string, unknown>[]) =>
+    fetch(`${GATEWAY_URL}${NAIVE_REST_PATH}`, {
+      method: "POST",
+      headers: {
+        apikey: keys.serviceRoleKey,
+        "content-type": "application/json",
+        prefer: "return=minimal",
+      },
+      body: JSON.stringify(rows.map((row) => ({ ...row, device_id: deviceFor(i).id }))),
+    });
+  const ours = (i: number, rows: Record<string, unknown>[]) =>
+    fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${deviceFor(i).key}`, "content-type": "text/plain" },
+      body: rows.map(kvLine).join("\n"),
+    });
 
-const batches = Math.max(4, Math.round(requests / 50));
-const results = [
-  [
-    "single frame",
-    await measure(requests, 1, (i) => naive(i, [frame(i, now - 4e7)])),
-    await measure(requests, 1, (i) => ours(i, [frame(i, now - 3e7)])),
-  ],
-  [
-    `${BATCH}-frame body`,
-    await measure(
-      batches,
-      BATCH,
-      (i) => naive(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 2e7))),
-    ),
-    await measure(
-      batches,
-      BATCH,
-      (i) => ours(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 1e7))),
-    ),
-  ],
-] as const;
+  const batches = Math.max(4, Math.round(requests / 50));
+  const results = [
+    [
+      "single frame",
+      await measure(requests, 1, (i) => naive(i, [frame(i, now - 4e7)])),
+      await measure(requests, 1, (i) => ours(i, [frame(i, now - 3e7)])),
+    ],
+    [
+      `${BATCH}-frame body`,
+      await measure(
+        batches,
+        BATCH,
+        (i) => naive(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 2e7))),
+      ),
+      await measure(
+        batches,
+        BATCH,
+        (i) => ours(i, Array.from({ length: BATCH }, (_, j) => frame(i * BATCH + j, now - 1e7))),
+      ),
+    ],
+  ] as const;
 
-console.log(`ingest, ${concurrency} requests in flight (rows/s; higher is better)`);
-console.log(
-  "case".padEnd(18) + "naive PostgREST".padStart(18) + "telemetry-parse".padStart(18) +
-    "ratio".padStart(8),
-);
-for (const [name, baseline, candidate] of results) {
+  console.log(`ingest, ${concurrency} requests in flight (rows/s; higher is better)`);
   console.log(
-    name.padEnd(18) + String(baseline.rowsPerSecond).padStart(18) +
-      String(candidate.rowsPerSecond).padStart(18) +
-      (candidate.rowsPerSecond / baseline.rowsPerSecond).toFixed(2).padStart(8) +
-      (baseline.failures + candidate.failures
-        ? `  (failures: ${baseline.failures}/${candidate.failures})`
-        : ""),
+    "case".padEnd(18) + "naive PostgREST".padStart(18) + "telemetry-parse".padStart(18) +
+      "ratio".padStart(8),
   );
+  for (const [name, baseline, candidate] of results) {
+    console.log(
+      name.padEnd(18) + String(baseline.rowsPerSecond).padStart(18) +
+        String(candidate.rowsPerSecond).padStart(18) +
+        (candidate.rowsPerSecond / baseline.rowsPerSecond).toFixed(2).padStart(8) +
+        (baseline.failures + candidate.failures
+          ? `  (failures: ${baseline.failures}/${candidate.failures})`
+          : ""),
+    );
+  }
+} finally {
+  await dropNaiveTarget();
 }
-await postgres.psql(`drop view public.bench_naive_telemetry; notify pgrst, 'reload schema';`);

@@ -14,6 +14,7 @@
 import { join } from "node:path";
 import { loadKeys, type StackKeys } from "./stack/keys.ts";
 import { BIN_DIR, DB_URL, GATEWAY_URL, PORTS, PROJECT_ROOT, STACK_DIR } from "./stack/layout.ts";
+import { assertOwnStack } from "./stack/owner.ts";
 import * as postgres from "./stack/postgres.ts";
 import {
   assertPortFree,
@@ -189,6 +190,9 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
 async function main(): Promise<number> {
   const [command, flag] = Deno.args;
   try {
+    // Every command but stop acts on the processes holding this stack's ports; stop only signals
+    // the pids this checkout recorded, so it is safe whoever holds the ports.
+    if (command !== "stop") await assertOwnStack();
     switch (command) {
       case "start":
         await start();

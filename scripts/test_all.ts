@@ -4,12 +4,14 @@
  * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
  * the flush concurrency tests, the end-to-end tests through the gateway and the stack's own
  * start/stop behaviour.
- * A stack that is already running is used as it is and left running; otherwise one is started
+ * This checkout's stack, when already running, is used as it is and left running (another
+ * checkout's stack on the same ports stops the run before anything); otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
  */
 import { join } from "node:path";
 import { loadKeys } from "./stack/keys.ts";
 import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts";
+import { foreignHolder, foreignStackMessage } from "./stack/owner.ts";
 import { isListening } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
 import { functionEnv } from "./stack/services.ts";
@@ -114,6 +116,14 @@ async function listFiles(dir: string, suffix: string): Promise<string[]> {
 }
 
 const stackTask = (command: string) => ["task", "--quiet", "stack", command];
+
+// Another checkout's stack on our ports would fail every end-to-end test on its keys: say whose
+// it is before running anything.
+const foreign = await foreignHolder();
+if (foreign) {
+  console.error(foreignStackMessage(foreign));
+  Deno.exit(1);
+}
 
 await check("deno fmt --check", deno, ["fmt", "--check"]);
 await check("deno lint", deno, ["lint"]);

@@ -9,6 +9,9 @@ import type { Config } from "./config.ts";
 import { HttpError } from "./http.ts";
 import { JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
 
+/** Device keys (telemetry.new_device_key) start so; named in the refusal to help a confused client. */
+const DEVICE_KEY_PREFIX = "dtk_";
+
 export type Caller =
   | { role: "service_role"; userId: null; token: string }
   | { role: "authenticated"; userId: string; token: string }
@@ -36,7 +39,8 @@ function matchesAny(key: string, keys: readonly string[]): boolean {
 
 /**
  * Identifies the caller from its headers.
- * @throws {HttpError} 401 when no credential is given or the one given is not valid
+ * @throws {HttpError} 401 when no credential is given or the one given is not valid (a Bearer
+ *   that is not a valid operator credential is `invalid_token`, even beside a valid apikey)
  */
 export async function identifyCaller(
   request: Request,
@@ -66,6 +70,20 @@ export async function identifyCaller(
       401,
       "invalid_token",
       `Token role "${String(claims.role)}" is not accepted`,
+    );
+  }
+  // A Bearer that is present decides, whatever the apikey says: a device key or a stale key sent
+  // by a client that also sends the publishable key must be told it is not valid (401), not that
+  // the anon role lacks access (403).
+  if (
+    token && !matchesAny(token, config.secretKeys) && !matchesAny(token, config.publishableKeys)
+  ) {
+    throw new HttpError(
+      401,
+      "invalid_token",
+      token.startsWith(DEVICE_KEY_PREFIX)
+        ? "Authorization token is a device key, which only telemetry-parse takes; send an operator JWT or a secret key"
+        : "Authorization token is not a valid operator credential",
     );
   }
   for (const key of [token, apikey]) {

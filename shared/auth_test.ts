@@ -175,8 +175,21 @@ Deno.test("identifyCaller refuses with 401", async (t) => {
     {
       name: "the Bearer key is unknown",
       headers: { authorization: "Bearer garbage" },
-      code: "invalid_api_key",
-      message: "API key is not valid",
+      code: "invalid_token",
+      message: "Authorization token is not a valid operator credential",
+    },
+    {
+      name: "the Bearer is unknown even though the apikey is the publishable key",
+      headers: { authorization: "Bearer sb_secret_guessed", apikey: PUBLISHABLE },
+      code: "invalid_token",
+      message: "Authorization token is not a valid operator credential",
+    },
+    {
+      name: "the Bearer is a device key beside the publishable key",
+      headers: { authorization: `Bearer dtk_${"a1".repeat(24)}`, apikey: PUBLISHABLE },
+      code: "invalid_token",
+      message: "Authorization token is a device key, which only telemetry-parse takes; send an " +
+        "operator JWT or a secret key",
     },
     {
       name: "the key differs from a secret key in its last character",

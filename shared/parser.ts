@@ -9,7 +9,8 @@
  * - a JSON document: one object (possibly pretty-printed) or an array of objects.
  *
  * Keys resolve case-insensitively through the catalogue's aliases; a timestamp key (ts, time,
- * timestamp, recorded_at) sets `recorded_at`; unknown keys go to `extra`.
+ * timestamp, recorded_at) sets `recorded_at`; unknown keys go to `extra`, and must be plain
+ * identifiers (letters, digits and _, not starting with a digit), else the line is rejected.
  *
  * @module
  */
@@ -119,6 +120,12 @@ function checkRaw(raw: string, line: number, what: string): LineError | undefine
   return undefined;
 }
 
+/**
+ * What a key kept in `extra` may look like: a plain identifier, so that it reads the same in
+ * JSON, SQL (`extra->>'key'`) and a dashboard, and a stray quote or space is caught, not stored.
+ */
+const EXTRA_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 function keyError(key: string, line: number): LineError | undefined {
   if (key === "") return { line, reason: "Key must not be empty" };
   if (key.length > MAX_KEY_LENGTH) {
@@ -166,7 +173,14 @@ function buildFrame(
       continue;
     }
     seen.set(id, key);
-    if (target === undefined) {
+    if (target === undefined && !EXTRA_KEY.test(key)) {
+      errors.push({
+        line,
+        key,
+        reason: `Key ${showValue(key)} is not a known field, and a key kept in extra must be a ` +
+          `plain identifier (ASCII letters, digits and _, not starting with a digit)`,
+      });
+    } else if (target === undefined) {
       extra.set(key, ctx.kv && typeof value === "string" ? coerceKvExtraValue(value) : value);
       values++;
     } else if (target.type === "field") {

@@ -336,6 +336,29 @@ Deno.test("parseTelemetry keeps flight_id", () => {
   ]);
 });
 
+Deno.test("parseTelemetry rejects a line whose unknown key is not a plain identifier", async (t) => {
+  const cases = ['"roll', "motor-1", "gps.fix", "9lives", "my key", "caf\u00e9"];
+  for (const key of cases) {
+    await t.step(key, () => {
+      const result = parse(`roll:1\nalt:2,${key}:3`);
+      assertEquals(result.frames.map((frame) => frame.line), [1]);
+      assertEquals(result.errors.map((error) => [error.line, error.key]), [[2, key]]);
+      assertStringIncludes(result.errors[0]?.reason ?? "", "must be a plain identifier");
+      assertEquals(result.rejects.map((reject) => reject.line_number), [2]);
+    });
+  }
+  await t.step("in a JSON object too", () => {
+    assertEquals(parse('{"roll":1,"a b":2}').errors.map((error) => error.key), ["a b"]);
+  });
+  await t.step("identifiers pass, whatever their case", () => {
+    assertEquals(onlyRow("roll:1,_a:1,B2:2,snake_case_9:3")["extra"], {
+      _a: 1,
+      B2: 2,
+      snake_case_9: 3,
+    });
+  });
+});
+
 Deno.test("parseTelemetry keeps unknown keys in extra", async (t) => {
   await t.step("key:value values become numbers or text", () => {
     const row = onlyRow("roll:1,foo:12,Bar:abc,baz:-1.5e2,flag:true,hex:0x1f");

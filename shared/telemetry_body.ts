@@ -70,8 +70,33 @@ function unwrapDataEnvelope(text: string): string {
 }
 
 /**
+ * The declared type decides the format: a body sent as application/json must be a JSON object or
+ * an array (NDJSON lines of objects pass too). A bare string or number would otherwise be read as
+ * key:value text, with its quote characters in the keys.
+ * @throws {HttpError} 400 saying what the body is instead
+ */
+export function checkJsonBodyShape(text: string): void {
+  const start = text.replace(/^\uFEFF/, "").trimStart();
+  if (start === "" || start.startsWith("{") || start.startsWith("[")) return;
+  let found = "text that is not JSON";
+  try {
+    const value: unknown = JSON.parse(start);
+    found = value === null ? "null" : `a JSON ${typeof value}`;
+  } catch {
+    // not JSON at all: said as such
+  }
+  throw new HttpError(
+    400,
+    "invalid_json_body",
+    `Body is sent as application/json but is ${found}; send a JSON object or an array of ` +
+      `objects, or send key:value lines as text/plain`,
+  );
+}
+
+/**
  * Reads and parses the body.
- * @throws {HttpError} 413 over the byte or line limit
+ * @throws {HttpError} 413 over the byte or line limit; 400 for application/json that is not an
+ *   object or array
  */
 export async function readTelemetryBody(
   request: Request,
@@ -114,6 +139,7 @@ export async function readTelemetryBody(
     // A JSON document is parsed whole anyway; read it (capped) to look for the data envelope.
     let text = "";
     for await (const piece of chunks()) text += piece;
+    checkJsonBodyShape(text);
     merge(parser.push(unwrapDataEnvelope(text)));
   } else {
     for await (const piece of chunks()) merge(parser.push(piece));

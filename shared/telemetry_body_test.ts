@@ -3,6 +3,7 @@ import { HttpError } from "./http.ts";
 import { type ParseResult, parseTelemetry } from "./parser.ts";
 import {
   type BodyLimits,
+  checkJsonBodyShape,
   checkTelemetryContentType,
   readTelemetryBody,
   TELEMETRY_CONTENT_TYPES,
@@ -264,12 +265,37 @@ Deno.test("readTelemetryBody parses a JSON body that is not an envelope as telem
     ["an object with data and another key", '{"data":"roll:1","alt":10}'],
     ["an object whose data is not text", '{"data":{"roll":1}}'],
     ["a pretty-printed object", '{\n  "roll": 1,\n  "alt": 10\n}'],
-    ["text that is not JSON", "roll:1,alt:10"],
   ];
   for (const [name, text] of cases) {
     await t.step(name, async () => {
       assertEquals(await read(whole(text), "application/json"), expected(text));
     });
+  }
+});
+
+Deno.test("readTelemetryBody throws 400 for application/json that is not an object or array", async (t) => {
+  const cases: [string, string, string][] = [
+    ["a bare string", '"roll:1,alt:10"', "a JSON string"],
+    ["a number", "42", "a JSON number"],
+    ["true", " true", "a JSON boolean"],
+    ["null", "null", "null"],
+    ["key:value text", "roll:1,alt:10", "text that is not JSON"],
+  ];
+  for (const [name, body, found] of cases) {
+    await t.step(name, async () => {
+      assertEquals(await refusal(() => read(whole(body), "application/json")), {
+        status: 400,
+        code: "invalid_json_body",
+        message: `Body is sent as application/json but is ${found}; send a JSON object or an ` +
+          `array of objects, or send key:value lines as text/plain`,
+      });
+    });
+  }
+});
+
+Deno.test("checkJsonBodyShape lets an object, an array, NDJSON, a BOM and an empty body pass", () => {
+  for (const body of ['{"roll":1}', " [1]", '{"roll":1}\n{"roll":2}', "\uFEFF{}", "", "  \n"]) {
+    checkJsonBodyShape(body);
   }
 });
 
