@@ -78,6 +78,33 @@ as $$
 $$;
 
 /*
+ * telemetry_tests.request_lines(p_device_id, p_key_hash, p_idempotency_key, p_frames, p_rejects,
+ * p_summary): one request of a public.ingest_frames body, as telemetry-parse writes it: 4 lines
+ * (header, frames, rejects, summary) without a trailing line break. Join requests with
+ * e'\n'. The summary defaults to {"accepted": <frames>}.
+ */
+create or replace function telemetry_tests.request_lines(
+  p_device_id uuid,
+  p_key_hash text,
+  p_idempotency_key text,
+  p_frames jsonb,
+  p_rejects jsonb default '[]',
+  p_summary jsonb default null
+)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select concat_ws(e'\n',
+    jsonb_build_object('device_id', p_device_id, 'key_hash', p_key_hash,
+      'idempotency_key', p_idempotency_key, 'frame_count', jsonb_array_length(p_frames))::text,
+    p_frames::text,
+    p_rejects::text,
+    coalesce(p_summary, jsonb_build_object('accepted', jsonb_array_length(p_frames)))::text)
+$$;
+
+/*
  * telemetry_tests.authenticate_as(p_user_id): act as that user for the rest of the transaction:
  * role authenticated and JWT claims whose sub is the user, as PostgREST sets them.
  */

@@ -1,8 +1,9 @@
--- Every flush run is logged (start, end, rows moved, duplicates, duration), and the status
--- endpoint shows the last one.
+-- Every flush run is logged (start, end, rows moved, duplicates, duration), except a scheduled
+-- run that found nothing to move (pg_cron runs one every few seconds), and the status endpoint
+-- shows the last one.
 begin;
 set local search_path = extensions, public;
-select plan(5);
+select plan(8);
 select telemetry_tests.hold_flush_lock();
 
 select telemetry_tests.create_device(telemetry_tests.create_user('kate@example.com')) as drone \gset
@@ -29,8 +30,20 @@ select ok((:'flush'::jsonb ->> 'duration_ms')::numeric >= 0, 'the answer carries
 select is(
   (select array_agg(k order by k) from jsonb_object_keys(:'flush'::jsonb) as k),
   array['chunks', 'duplicates_dropped', 'duration_ms', 'finished_at', 'orphans_dropped', 'pending_records',
-        'rows_moved', 'run_id', 'skipped', 'started_at'],
+        'rows_moved', 'run_id', 'set_aside', 'skipped', 'started_at'],
   'flush_telemetry answers with the documented keys');
+
+-- Staging is empty now.
+select coalesce(max(id), 0) as last_run from telemetry.flush_runs \gset
+select telemetry_tests.reset_role();
+select telemetry.run_flush(null, 'schedule') as idle_run \gset
+select is_empty(format('select 1 from telemetry.flush_runs where id > %s', :last_run),
+  'a scheduled run that moved nothing is not logged');
+select is(:'idle_run'::jsonb -> 'run_id', 'null'::jsonb, 'and answers without a run_id');
+select telemetry_tests.authenticate_as_service_role();
+select public.flush_telemetry() as empty_flush \gset
+select is((select triggered_by from telemetry.flush_runs where id > :last_run),
+  'api', 'an API flush is logged even when it moved nothing');
 
 select * from finish();
 rollback;

@@ -7,7 +7,9 @@ select telemetry_tests.hold_flush_lock();
 select telemetry_tests.create_device(telemetry_tests.create_user('vera@example.com')) as drone \gset
 
 select telemetry_tests.authenticate_as_service_role();
-select public.ingest_telemetry(:'drone', telemetry_tests.frames(5, now() - interval '20 seconds', '1 second'));
+-- Two requests; the flush moves the first (2 frames, whole) and leaves the second (3) staged.
+select public.ingest_telemetry(:'drone', telemetry_tests.frames(2, now() - interval '20 seconds', '1 second'));
+select public.ingest_telemetry(:'drone', telemetry_tests.frames(3, now() - interval '10 seconds', '1 second'));
 select public.flush_telemetry(2);
 
 select isnt_empty('select * from public.get_index_usage_stats()', 'get_index_usage_stats returns rows');
