@@ -12,7 +12,7 @@ function elements(literal: string): string[] {
 }
 
 Deno.test("encodeFrameValues writes one composite per row, columns in frame_values order", () => {
-  const row = { recorded_at: "2026-11-26T10:00:00.000000Z", roll_degrees: 1.5, armed: true };
+  const row = { "recorded_at": "2026-11-26T10:00:00.000000Z", "roll_degrees": 1.5, armed: true };
   const literal = encodeFrameValues([row as unknown as TelemetryRow]);
   const [composite = ""] = elements(literal);
   const fields = composite.slice(1, -1).split(",");
@@ -24,7 +24,7 @@ Deno.test("encodeFrameValues writes one composite per row, columns in frame_valu
 });
 
 Deno.test("encodeFrameValues quotes text twice, for the composite and for the array", () => {
-  const row = { raw_data: 'a "b" \\c', extra: { note: "x,y" } };
+  const row = { "raw_data": 'a "b" \\c', extra: { note: "x,y" } };
   const literal = encodeFrameValues([row as unknown as TelemetryRow]);
   assertEquals(literal.startsWith('{"('), true);
   assertEquals(literal.includes('\\"a \\\\\\"b\\\\\\" \\\\\\\\c\\"'), true);

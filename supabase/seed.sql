@@ -78,10 +78,26 @@ as $$
 $$;
 
 /*
+ * telemetry_tests.frame_values_literal(p_frames): frames given as a JSON array of objects keyed
+ * by column name, as the telemetry.frame_values[] literal that staging stores.
+ */
+create or replace function telemetry_tests.frame_values_literal(p_frames jsonb)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    array_agg(jsonb_populate_record(null::telemetry.frame_values, e.value) order by e.n),
+    '{}')::text
+  from jsonb_array_elements(p_frames) with ordinality as e (value, n)
+$$;
+
+/*
  * telemetry_tests.request_lines(p_device_id, p_key_hash, p_idempotency_key, p_frames, p_rejects,
- * p_summary): one request of a public.ingest_frames body, as telemetry-parse writes it: 4 lines
- * (header, frames, rejects, summary) without a trailing line break. Join requests with
- * e'\n'. The summary defaults to {"accepted": <frames>}.
+ * p_summary): one request of a public.ingest_frames body, as telemetry-parse writes it: 4 parts
+ * (header, frames, rejects, summary) ended by e'\n\x1e' but the last. Join requests with
+ * e'\n\x1e'. The summary defaults to {"accepted": <frames>}.
  */
 create or replace function telemetry_tests.request_lines(
   p_device_id uuid,
@@ -93,13 +109,13 @@ create or replace function telemetry_tests.request_lines(
 )
 returns text
 language sql
-immutable
+stable
 set search_path = ''
 as $$
-  select concat_ws(e'\n',
+  select concat_ws(e'\n\x1e',
     jsonb_build_object('device_id', p_device_id, 'key_hash', p_key_hash,
       'idempotency_key', p_idempotency_key, 'frame_count', jsonb_array_length(p_frames))::text,
-    p_frames::text,
+    telemetry_tests.frame_values_literal(p_frames),
     p_rejects::text,
     coalesce(p_summary, jsonb_build_object('accepted', jsonb_array_length(p_frames)))::text)
 $$;

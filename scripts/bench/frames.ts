@@ -40,7 +40,7 @@ export function realisticFrame(index: number, recordedAt: string): Frame {
 
 /** A value in every catalogue column, inside each field's bounds. */
 export function fullFrame(index: number, recordedAt: string): Frame {
-  const frame: Frame = { recorded_at: recordedAt };
+  const frame: Frame = { "recorded_at": recordedAt };
   FIELDS.forEach((field, position) => {
     if (field.kind === "boolean") frame[field.name] = (index + position) % 7 === 0;
     else if (field.kind === "text") frame[field.name] = "AUTO";

@@ -392,29 +392,39 @@ grant execute on function public.ingest_telemetry(uuid, jsonb) to service_role;
 drop function telemetry.flush_chunk(integer);
 create function telemetry.flush_chunk(p_limit integer, p_last_id bigint default null)
 returns table (rows_moved bigint, duplicates_dropped bigint, orphans_dropped bigint)
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
-  with candidates as (
+declare
+  v_oldest refcursor;
+  v_request record;
+  v_ids bigint[] := '{}';
+  v_frames bigint := 0;
+begin
+  -- PICK the oldest requests no other flush holds, locking them one FETCH at a time: a LIMIT
+  -- would lock every row it read, and a query loop reads ahead, so a concurrent flush would find
+  -- rows locked that this one leaves staged. (The request that does not fit stays locked until
+  -- the transaction ends: one row, not a chunk.)
+  open v_oldest for
     select t.id, t.frame_count
     from telemetry.telemetry_staging as t
     where p_last_id is null or t.id <= p_last_id
     order by t.id
-    limit p_limit
-    for update skip locked
-  ),
-  bound as (
-    select coalesce(max(c.id) filter (where c.running <= p_limit), min(c.id)) as last_id
-    from (select d.id, sum(d.frame_count) over (order by d.id) as running from candidates as d) as c
-  ),
-  picked as (
-    select c.id from candidates as c where c.id <= (select b.last_id from bound as b)
-  ),
-  moved as (
+    for update skip locked;
+  loop
+    fetch v_oldest into v_request;
+    exit when not found or (v_frames > 0 and v_frames + v_request.frame_count > p_limit);
+    v_ids := v_ids || v_request.id;
+    v_frames := v_frames + v_request.frame_count;
+  end loop;
+  close v_oldest;
+
+  -- MOVE them in one statement.
+  return query
+  with moved as (
     delete from telemetry.telemetry_staging as s
-    using picked as p
-    where s.id = p.id
+    where s.id = any (v_ids)
     returning s.device_id, s.created_at, s.frames
   ),
   frames as (
@@ -559,7 +569,8 @@ as $$
   )
   select (select count(*) from inserted),
          (select count(*) from frames) - (select count(*) from inserted) - (select o.n from orphans as o),
-         (select o.n from orphans as o)
+         (select o.n from orphans as o);
+end;
 $$;
 
 grant execute on function telemetry.flush_chunk(integer, bigint) to service_role;

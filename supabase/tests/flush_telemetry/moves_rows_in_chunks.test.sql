@@ -33,7 +33,6 @@ select is((:'flush'::jsonb ->> 'rows_moved')::integer, 8,
 select is((:'flush'::jsonb ->> 'pending_records')::integer, 5, 'and the answer reports what is left');
 
 select public.flush_telemetry(4) as flush \gset
-select todo('run_flush passes the budget left to flush_chunk, which always takes one request: see the report of the pgtap branch', 2);
 select is((:'flush'::jsonb ->> 'rows_moved')::integer, 2,
   'p_max_rows bounds the frames moved: the 2-frame request moves, the 3-frame one would exceed 4');
 select is((select count(*)::integer from telemetry.telemetry_staging where device_id = :'drone'), 1,

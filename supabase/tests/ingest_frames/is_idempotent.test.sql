@@ -10,7 +10,7 @@ select key_hash as drone_hash from telemetry.devices where id = :'drone' \gset
 
 select telemetry_tests.authenticate_as_service_role();
 -- The same key twice in one body: the first stores, the second replays it.
-select public.ingest_frames(concat_ws(e'\n',
+select public.ingest_frames(concat_ws(e'\n\x1e',
   telemetry_tests.request_lines(:'drone', :'drone_hash', 'same-body',
     telemetry_tests.frames(3, '2026-05-01 00:00:00+00'),
     '[{"line_number": 4, "raw_text": "roll:999", "reason": "out of range"}]', '{"accepted": 3, "rejected": 1}'),

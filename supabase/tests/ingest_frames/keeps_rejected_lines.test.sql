@@ -10,7 +10,7 @@ select telemetry_tests.create_device(telemetry_tests.create_user('rita@example.c
 select key_hash as drone_hash from telemetry.devices where id = :'drone' \gset
 
 select telemetry_tests.authenticate_as_service_role();
-select public.ingest_frames(concat_ws(e'\n',
+select public.ingest_frames(concat_ws(e'\n\x1e',
   telemetry_tests.request_lines(:'drone', :'drone_hash', 'r1', telemetry_tests.frames(2, '2026-05-01 00:00:00+00'),
     jsonb_build_array(
       jsonb_build_object('line_number', 3, 'raw_text', 'roll:999', 'reason', 'roll_degrees out of range'),

@@ -14,7 +14,7 @@ select key_hash as good_hash from telemetry.devices where id = :'good' \gset
 select key_hash as gone_hash from telemetry.devices where id = :'gone' \gset
 
 select telemetry_tests.authenticate_as_service_role();
-select public.ingest_frames(concat_ws(e'\n',
+select public.ingest_frames(concat_ws(e'\n\x1e',
   telemetry_tests.request_lines(:'good', :'good_hash', 'k1', telemetry_tests.frames(3, '2026-05-01 00:00:00+00')),
   telemetry_tests.request_lines(:'gone', :'gone_hash', 'k2', telemetry_tests.frames(2, '2026-05-01 00:00:00+00')),
   telemetry_tests.request_lines(:'good', repeat('0', 64), 'k3', telemetry_tests.frames(1, '2026-06-01 00:00:00+00')),
