@@ -133,7 +133,9 @@ async function stop(): Promise<void> {
   } catch {
     // nothing was ever started
   }
-  // The gateway first, so nothing new arrives; Redis and the database last.
+  // The drone simulator (scripts/simulate_start.ts) and the gateway first, so nothing new
+  // arrives; Redis and the database last.
+  if (await stopProcess("simulator")) stopped.push("simulator");
   const order = (name: string) =>
     name === "gateway" ? 0 : name.startsWith("function-") ? 1 : name === "postgrest" ? 2 : 3;
   for (const name of names.sort((a, b) => order(a) - order(b))) {

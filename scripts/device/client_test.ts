@@ -1,0 +1,66 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { DeviceClient } from "./client.ts";
+import { fakeClock } from "./_test_helpers.ts";
+
+function recorder(failFirst: number) {
+  const batches: Array<{ key: string | null; lines: number[] }> = [];
+  let calls = 0;
+  const transport = async (request: Request) => {
+    calls++;
+    const lines = (await request.text()).trim().split("\n").map((l) => JSON.parse(l).n);
+    if (calls <= failFirst) throw new TypeError("API down");
+    batches.push({ key: request.headers.get("idempotency-key"), lines });
+    return new Response(JSON.stringify({ accepted: lines.length, rejected: 0, errors: [] }));
+  };
+  return { transport, batches };
+}
+
+Deno.test("DeviceClient sends every frame in order in batches, each under its own key", async () => {
+  const { transport, batches } = recorder(3);
+  let key = 0;
+  const client = new DeviceClient({
+    functionsUrl: "http://api.test/functions/v1",
+    deviceKey: "key",
+    transport,
+    clock: fakeClock(),
+    maxBatchFrames: 4,
+    newKey: () => `k${++key}`,
+  });
+  for (let n = 0; n < 10; n++) client.push({ n });
+  await client.close();
+  assertEquals(batches.map((b) => b.lines).flat(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assertEquals(batches.map((b) => b.key), ["k1", "k2", "k3"]);
+  assertEquals(client.stats.accepted, 10);
+  assertEquals(client.stats.requests, 6);
+  assertEquals(client.pending, 0);
+  assertThrows(() => client.push({ n: 10 }), TypeError, "closed");
+});
+
+Deno.test("DeviceClient keeps the newest frames when its buffer is full", async () => {
+  const { transport, batches } = recorder(0);
+  const client = new DeviceClient({
+    functionsUrl: "http://api.test/functions/v1",
+    deviceKey: "key",
+    transport,
+    clock: fakeClock(),
+    maxBufferedFrames: 3,
+  });
+  for (let n = 0; n < 5; n++) client.push({ n });
+  assertEquals(client.stats.dropped, 2);
+  await client.close();
+  assertEquals(batches.map((b) => b.lines).flat(), [2, 3, 4]);
+});
+
+Deno.test("DeviceClient gives up what is unsent when close times out", async () => {
+  const client = new DeviceClient({
+    functionsUrl: "http://api.test/functions/v1",
+    deviceKey: "key",
+    transport: () => Promise.reject(new TypeError("API down")),
+    baseBackoffMs: 5,
+    maxBackoffMs: 5,
+  });
+  for (let n = 0; n < 3; n++) client.push({ n });
+  await client.close(50);
+  assertEquals(client.stats.failed, 3);
+  assertEquals(client.stats.accepted, 0);
+});
