@@ -49,9 +49,10 @@ interface BatchStatus {
   "batch_full": boolean;
 }
 
+/** A stored request's status is the batch as it stood after it; a replay gets the first one. */
 type RequestOutcome =
-  | { ok: true; replayed: false; accepted: number }
-  | { ok: true; replayed: true; accepted: number; summary: Record<string, unknown> }
+  | ({ ok: true; replayed: false; accepted: number } & BatchStatus)
+  | ({ ok: true; replayed: true; accepted: number; summary: Record<string, unknown> } & BatchStatus)
   | { ok: false; code: string; message: string };
 
 interface GroupAnswer {
@@ -158,7 +159,12 @@ export function createIngestStore(deps: {
         value: {
           replayed: outcome.replayed,
           summary: outcome.replayed ? outcome.summary : job.summary,
-          result: { accepted: outcome.accepted, ...answer.batch },
+          result: {
+            accepted: outcome.accepted,
+            "pending_records": outcome.pending_records,
+            "batch_size": outcome.batch_size,
+            "batch_full": outcome.batch_full,
+          },
         },
       };
     });

@@ -179,6 +179,8 @@ create policy "Owners see the staged telemetry of their devices"
 alter table telemetry.ingest_requests
   drop column answer,
   add column accepted integer not null default 0,
+  add column pending_records bigint not null default 0,
+  add column batch_size integer not null default 0,
   add column summary text not null default '{}';
 
 /*
@@ -215,8 +217,9 @@ $$;
  * back; the frames become one staging row; the rejected lines go to telemetry_rejects.
  *
  * Returns {batch: {pending_records, batch_size, batch_full}, outcomes: [...]}, one outcome per
- * request in body order: {ok: true, replayed: false, accepted} | {ok: true, replayed: true,
- * accepted, summary} | {ok: false, code, message} (P0002: not the device's current key; 40001:
+ * request in body order: {ok: true, replayed: false, accepted, pending_records, batch_size,
+ * batch_full} | {ok: true, replayed: true, accepted, pending_records, batch_size, batch_full,
+ * summary} (the first answer's) | {ok: false, code, message} (P0002: not the device's current key; 40001:
  * the same key is being stored by a concurrent call, retry). service_role only.
  */
 create function public.ingest_frames(text)
@@ -238,7 +241,11 @@ begin
       pg_catalog.array_length(v_lines, 1) using errcode = '22023';
   end if;
 
-  -- STORE: check, claim, stage and reject in one statement.
+  select s.batch_size into strict v_batch_size from telemetry.settings as s where s.id;
+  v_pending := telemetry.staged_count(null);
+
+  -- STORE: check, claim, stage and reject in one statement. Each request's batch status is
+  -- what was staged before the call plus the frames of the group up to it; a retry gets it back.
   with requests as (
     select r.n, h.device_id, h.key_hash, h.idempotency_key, h.frame_count,
            v_lines[4 * r.n + 2] as frames, v_lines[4 * r.n + 3] as rejects,
@@ -252,14 +259,20 @@ begin
       as h (device_id uuid, key_hash text, idempotency_key text, frame_count integer)
   ),
   firsts as (
-    select distinct on (q.device_id, q.idempotency_key) q.*
-    from requests as q
-    where q.key_ok
-    order by q.device_id, q.idempotency_key, q.n
+    select u.*, v_pending + sum(u.frame_count) over (order by u.n) as pending_records
+    from (
+      select distinct on (q.device_id, q.idempotency_key) q.*
+      from requests as q
+      where q.key_ok
+      order by q.device_id, q.idempotency_key, q.n
+    ) as u
   ),
   claimed as (
-    insert into telemetry.ingest_requests (device_id, idempotency_key, accepted, summary)
-    select f.device_id, f.idempotency_key, f.frame_count, f.summary
+    insert into telemetry.ingest_requests (
+      device_id, idempotency_key, accepted, pending_records, batch_size, summary
+    )
+    select f.device_id, f.idempotency_key, f.frame_count, f.pending_records, v_batch_size,
+           f.summary
     from firsts as f
     on conflict do nothing
     returning device_id, idempotency_key
@@ -292,10 +305,15 @@ begin
              when not q.key_ok then json_build_object('ok', false, 'code', 'P0002',
                'message', format('device "%s" has no current key with that hash', q.device_id))
              when s.n is not null then json_build_object('ok', true, 'replayed', false,
-               'accepted', s.frame_count)
+               'accepted', s.frame_count, 'pending_records', s.pending_records,
+               'batch_size', v_batch_size, 'batch_full', s.pending_records >= v_batch_size)
              -- A replay of a request stored before this call, or earlier in this group.
              when coalesce(p.summary, f.summary) is not null then json_build_object('ok', true,
                'replayed', true, 'accepted', coalesce(p.accepted, f.frame_count),
+               'pending_records', coalesce(p.pending_records, f.pending_records),
+               'batch_size', coalesce(p.batch_size, v_batch_size),
+               'batch_full', coalesce(p.pending_records, f.pending_records)
+                 >= coalesce(p.batch_size, v_batch_size),
                'summary', coalesce(p.summary, f.summary)::json)
              -- Claimed by a concurrent call that committed after this statement began.
              else json_build_object('ok', false, 'code', '40001',
@@ -313,7 +331,6 @@ begin
   where (select count(*) from staged) >= 0 and (select count(*) from rejected) >= 0;
 
   -- BATCH STATUS after the group.
-  select s.batch_size into strict v_batch_size from telemetry.settings as s where s.id;
   v_pending := telemetry.staged_count(null);
   return json_build_object(
     'batch', json_build_object('pending_records', v_pending, 'batch_size', v_batch_size,

@@ -18,10 +18,10 @@ select public.ingest_frames(concat_ws(e'\n\x1e',
     telemetry_tests.frames(5, '2026-05-02 00:00:00+00'),
     '[{"line_number": 6, "raw_text": "x", "reason": "bad"}]', '{"accepted": 5, "rejected": 1}')
 ))::jsonb as answer \gset
-select is(:'answer'::jsonb -> 'outcomes' -> 0, '{"ok": true, "replayed": false, "accepted": 3}'::jsonb,
+select is(:'answer'::jsonb -> 'outcomes' -> 0, '{"ok": true, "replayed": false, "accepted": 3, "pending_records": 3, "batch_size": 500, "batch_full": false}'::jsonb,
   'the first request with a key is stored');
 select is(:'answer'::jsonb -> 'outcomes' -> 1,
-  '{"ok": true, "replayed": true, "accepted": 3, "summary": {"accepted": 3, "rejected": 1}}'::jsonb,
+  '{"ok": true, "replayed": true, "accepted": 3, "pending_records": 3, "batch_size": 500, "batch_full": false, "summary": {"accepted": 3, "rejected": 1}}'::jsonb,
   'a repeat of the key later in the same body replays the first summary and accepted count');
 
 -- The same key in a later call, with other frames and another summary.
@@ -31,7 +31,7 @@ select public.ingest_frames(
     '[{"line_number": 8, "raw_text": "y", "reason": "bad"}]', '{"accepted": 7, "rejected": 1}')
 )::jsonb as retry \gset
 select is(:'retry'::jsonb -> 'outcomes' -> 0,
-  '{"ok": true, "replayed": true, "accepted": 3, "summary": {"accepted": 3, "rejected": 1}}'::jsonb,
+  '{"ok": true, "replayed": true, "accepted": 3, "pending_records": 3, "batch_size": 500, "batch_full": false, "summary": {"accepted": 3, "rejected": 1}}'::jsonb,
   'a retry in a later call replays the first summary and accepted count');
 
 select is((select count(*)::integer from public.telemetry_frames where device_id = :'drone'), 3,

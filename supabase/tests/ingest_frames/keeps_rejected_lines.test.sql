@@ -26,7 +26,7 @@ select results_eq(
            (4, 'zzzzzzzzzz', 4096, 5000, 'line too long'),
            (1, 'garbage', 7, 7, 'not a frame')$$,
   'every rejected line is kept with its line number, raw text, length and reason');
-select is(:'answer'::jsonb -> 'outcomes' -> 1, '{"ok": true, "replayed": false, "accepted": 0}'::jsonb,
+select is(:'answer'::jsonb -> 'outcomes' -> 1, '{"ok": true, "replayed": false, "accepted": 0, "pending_records": 2, "batch_size": 500, "batch_full": false}'::jsonb,
   'a request whose every line was rejected is stored with nothing accepted');
 select is((select count(*)::integer from telemetry.telemetry_staging where device_id = :'drone'), 1,
   'and stages no row, while the other request stages its frames');

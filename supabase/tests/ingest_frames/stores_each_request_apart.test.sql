@@ -22,12 +22,12 @@ select public.ingest_frames(concat_ws(e'\n\x1e',
 ))::jsonb as answer \gset
 
 select is(jsonb_array_length(:'answer'::jsonb -> 'outcomes'), 4, 'one outcome per request');
-select is(:'answer'::jsonb -> 'outcomes' -> 0, '{"ok": true, "replayed": false, "accepted": 3}'::jsonb,
+select is(:'answer'::jsonb -> 'outcomes' -> 0, '{"ok": true, "replayed": false, "accepted": 3, "pending_records": 3, "batch_size": 500, "batch_full": false}'::jsonb,
   'the good device''s first request is stored with its frames counted');
 select is(:'answer'::jsonb -> 'outcomes' -> 1 ->> 'code', 'P0002', 'the revoked device''s request fails alone');
 select is(:'answer'::jsonb -> 'outcomes' -> 2 ->> 'code', 'P0002',
   'a key that is no longer the device''s (rotated) is refused');
-select is(:'answer'::jsonb -> 'outcomes' -> 3, '{"ok": true, "replayed": false, "accepted": 4}'::jsonb,
+select is(:'answer'::jsonb -> 'outcomes' -> 3, '{"ok": true, "replayed": false, "accepted": 4, "pending_records": 7, "batch_size": 500, "batch_full": false}'::jsonb,
   'a request after the refused ones is still stored, in body order');
 select results_eq(
   format($$select device_id, frame_count from telemetry.telemetry_staging where device_id in (%L, %L) order by id$$,
