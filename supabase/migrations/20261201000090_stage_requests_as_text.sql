@@ -442,12 +442,12 @@ begin
   with moved as (
     delete from telemetry.telemetry_staging as s
     where s.id = any (v_ids)
-    returning s.device_id, s.created_at, s.frames
+    returning s.id, s.device_id, s.created_at, s.frames
   ),
   frames as (
-    select m.device_id, m.created_at, f.*
+    select m.id as request_id, m.device_id, m.created_at, f.*
     from moved as m
-    cross join lateral unnest(m.frames::telemetry.frame_values[]) as f
+    cross join lateral unnest(m.frames::telemetry.frame_values[]) with ordinality as f
   ),
   inserted as (
     insert into telemetry.telemetry (
@@ -490,7 +490,8 @@ begin
     from frames as f
     where exists (select from telemetry.devices as d where d.id = f.device_id)
     -- Key order: two flushes inserting the same keys wait on each other in the same order.
-    order by f.device_id, 3
+    -- Among copies of one key the oldest staged one comes first, and so is the one kept.
+    order by f.device_id, 3, f.request_id, f.ordinality
     on conflict (device_id, recorded_at) do nothing
     returning device_id,
               recorded_at,
@@ -849,10 +850,11 @@ from (
          j.groundspeed_ms, j.climb_rate_ms, j.throttle_percent, j.rssi_percent, j.raw_data,
          j.parser_version, j.data_source, j.extra,
          row_number() over (
-           partition by s.device_id, coalesce(j.recorded_at, s.created_at) order by s.id
+           partition by s.device_id, coalesce(j.recorded_at, s.created_at)
+           order by s.id, j.ordinality
          ) as copy
   from telemetry.telemetry_staging as s
-  cross join lateral unnest(s.frames::telemetry.frame_values[]) as j
+  cross join lateral unnest(s.frames::telemetry.frame_values[]) with ordinality as j
 ) as u
 where u.copy = 1
   and not exists (
