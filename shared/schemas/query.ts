@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { FIELD_NAMES, isFieldName } from "../catalogue.ts";
+import { type CursorPosition, decodeCursor } from "../query_cursor.ts";
 import { isSafeText, MAX_FLIGHT_ID_LENGTH } from "./frame.ts";
 
 /** Columns every projection includes: a frame is meaningless without them. */
@@ -24,6 +25,19 @@ export const METADATA_COLUMNS = ["raw_data", "parser_version", "data_source", "e
 
 /** Columns `order_by` accepts: the catalogue's, plus the two times. */
 export const ORDER_COLUMNS: readonly string[] = ["created_at", "recorded_at", ...FIELD_NAMES];
+
+/**
+ * Orders an index serves for any history (created_at by (device_id, created_at, recorded_at),
+ * recorded_at by the dedup key). Every other order sorts the frames it filters, so it is only
+ * allowed inside a time window of at most MAX_UNINDEXED_WINDOW_MS.
+ */
+export const INDEXED_ORDERS: readonly string[] = ["created_at", "recorded_at"];
+
+/** Widest `from`/`to` window for an order no index serves: 10 minutes (6,000 frames at 10 Hz). */
+export const MAX_UNINDEXED_WINDOW_MS = 10 * 60 * 1000;
+
+/** Output formats: a JSON page, or a whole result streamed as CSV or NDJSON. */
+export const FORMATS = ["json", "csv", "ndjson"] as const;
 
 /** Largest page. PostgREST's db-max-rows is the same, so a page is never cut short silently. */
 export const MAX_LIMIT = 1000;
@@ -115,9 +129,41 @@ export const telemetryQuerySchema = z.strictObject({
   from: timestamp.optional(),
   to: timestamp.optional(),
   fields: fieldList.optional(),
+  cursor: z.string().max(1024).transform((text, ctx): CursorPosition => {
+    const position = decodeCursor(text);
+    if (position) return position;
+    ctx.addIssue({ code: "custom", message: "must be a next_cursor this API returned" });
+    return z.NEVER;
+  }).optional(),
+  format: z.enum(FORMATS, { message: "must be json, csv or ndjson" }).default("json"),
 }).superRefine((query, ctx) => {
   if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to)) {
     ctx.addIssue({ code: "custom", path: ["from"], message: "must not be after to" });
+  }
+  if (
+    !INDEXED_ORDERS.includes(query.order_by) &&
+    !(query.from && query.to &&
+      Date.parse(query.to) - Date.parse(query.from) <= MAX_UNINDEXED_WINDOW_MS)
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["order_by"],
+      message: `"${query.order_by}" has no index: give from and to at most ${
+        MAX_UNINDEXED_WINDOW_MS / 60_000
+      } minutes apart, or order by created_at or recorded_at`,
+    });
+  }
+  if (query.cursor) {
+    if (query.offset !== 0) {
+      ctx.addIssue({ code: "custom", path: ["offset"], message: "must be 0 with a cursor" });
+    }
+    if (query.cursor.order_by !== query.order_by || query.cursor.desc !== query.desc) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cursor"],
+        message: "belongs to another order; pass the same order_by and desc as the first page",
+      });
+    }
   }
 });
 
@@ -190,14 +236,15 @@ export function canonicalQuery(query: TelemetryQuery): string {
     query.from ?? null,
     query.to ?? null,
     query.fields ? [...query.fields].sort() : null,
+    query.cursor ?? null,
   ]);
 }
 
-/** The select list for PostgREST: `*`, or the always-selected columns plus those asked for. */
-export function selectList(query: TelemetryQuery): string {
-  if (!query.fields) return "*";
-  const extra = query.fields.filter((name) =>
-    !(ALWAYS_SELECTED as readonly string[]).includes(name)
-  );
-  return [...ALWAYS_SELECTED, ...extra].join(",");
+/**
+ * The columns to read: null for all, else the always-selected ones, the order column (the next
+ * page's cursor is made from it) and those asked for.
+ */
+export function columnsOf(query: TelemetryQuery): string[] | null {
+  if (!query.fields) return null;
+  return [...new Set([...ALWAYS_SELECTED, query.order_by, ...query.fields])];
 }

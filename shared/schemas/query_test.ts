@@ -1,13 +1,14 @@
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { FIELD_NAMES } from "../catalogue.ts";
+import { encodeCursor } from "../query_cursor.ts";
 import {
   ALWAYS_SELECTED,
   canonicalQuery,
+  columnsOf,
   MAX_LIMIT,
   normaliseTimestamp,
   type ParameterProblem,
   parseTelemetryQuery,
-  selectList,
   type TelemetryQuery,
 } from "./query.ts";
 
@@ -32,7 +33,13 @@ function problems(query: string): string[] {
 }
 
 Deno.test("parseTelemetryQuery() fills in the reference API's defaults when nothing is given", () => {
-  assertEquals(ok(""), { limit: 100, offset: 0, order_by: "created_at", desc: true });
+  assertEquals(ok(""), {
+    limit: 100,
+    offset: 0,
+    order_by: "created_at",
+    desc: true,
+    format: "json",
+  });
 });
 
 Deno.test("parseTelemetryQuery() reads every parameter when all are valid", () => {
@@ -40,7 +47,8 @@ Deno.test("parseTelemetryQuery() reads every parameter when all are valid", () =
     ok(
       "limit=5&offset=10&order_by=roll_degrees&desc=false" +
         "&device_id=0F2C1A3E-1B2C-4D5E-8F90-A1B2C3D4E5F6&flight_id=f-1" +
-        "&from=2026-11-01T00:00:00Z&to=2026-11-02&fields=roll_degrees,pitch_degrees",
+        "&from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00Z&fields=roll_degrees,pitch_degrees" +
+        "&format=csv",
     ),
     {
       limit: 5,
@@ -50,8 +58,9 @@ Deno.test("parseTelemetryQuery() reads every parameter when all are valid", () =
       device_id: "0f2c1a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
       flight_id: "f-1",
       from: "2026-11-01T00:00:00Z",
-      to: "2026-11-02T00:00:00Z",
+      to: "2026-11-01T00:10:00Z",
       fields: ["roll_degrees", "pitch_degrees"],
+      format: "csv",
     },
   );
 });
@@ -97,7 +106,8 @@ Deno.test("parseTelemetryQuery() names offset when it is negative, fractional or
 
 Deno.test("parseTelemetryQuery() accepts every catalogue column and both times as order_by", () => {
   for (const column of ["created_at", "recorded_at", ...FIELD_NAMES]) {
-    assertEquals(ok(`order_by=${column}`).order_by, column);
+    const window = "from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00Z";
+    assertEquals(ok(`order_by=${column}&${window}`).order_by, column);
   }
 });
 
@@ -285,7 +295,7 @@ Deno.test("parseTelemetryQuery() reports every bad parameter, with the value it 
     {
       parameter: "bogus",
       message:
-        "is not a known parameter; use limit, offset, order_by, desc, device_id, flight_id, from, to, fields",
+        "is not a known parameter; use limit, offset, order_by, desc, device_id, flight_id, from, to, fields, cursor, format",
     },
   ]);
 });
@@ -334,10 +344,57 @@ Deno.test("canonicalQuery() differs when any parameter differs", () => {
   assertNotEquals(canonicalQuery(ok("from=2026-11-01")), canonicalQuery(ok("to=2026-11-01")));
 });
 
-Deno.test("selectList() selects everything without fields, else the fixed columns plus those asked", () => {
-  assertEquals(selectList(ok("")), "*");
+Deno.test("columnsOf() reads every column without fields, else the fixed ones, the order and those asked", () => {
+  assertEquals(columnsOf(ok("")), null);
   assertEquals(
-    selectList(ok("fields=roll_degrees,recorded_at,extra")),
-    [...ALWAYS_SELECTED, "roll_degrees", "extra"].join(","),
+    columnsOf(ok("fields=roll_degrees,recorded_at,extra&order_by=recorded_at")),
+    [...ALWAYS_SELECTED, "roll_degrees", "extra"],
   );
+  assertEquals(
+    columnsOf(ok(`fields=extra&order_by=pitch_degrees&${WINDOW}`)),
+    [...ALWAYS_SELECTED, "pitch_degrees", "extra"],
+  );
+});
+
+const WINDOW = "from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00Z";
+
+Deno.test("parseTelemetryQuery() allows an order no index serves only inside a 10-minute window", () => {
+  assertEquals(problems("order_by=roll_degrees"), ["order_by"]);
+  assertEquals(problems("order_by=roll_degrees&from=2026-11-01T00:00:00Z"), ["order_by"]);
+  assertEquals(
+    problems("order_by=roll_degrees&from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00.001Z"),
+    ["order_by"],
+  );
+  const [problem] = problemList("order_by=battery_voltage_v");
+  assertEquals(
+    problem?.message,
+    '"battery_voltage_v" has no index: give from and to at most 10 minutes apart, or order by ' +
+      'created_at or recorded_at, got "battery_voltage_v"',
+  );
+  assertEquals(ok(`order_by=roll_degrees&${WINDOW}`).order_by, "roll_degrees");
+  assertEquals(ok("order_by=recorded_at").order_by, "recorded_at");
+});
+
+Deno.test("parseTelemetryQuery() takes a cursor of the same order, without offset", () => {
+  const cursor = encodeCursor({
+    order_by: "recorded_at",
+    desc: true,
+    value: "2026-11-01 00:00:00+00",
+    recorded_at: "2026-11-01T00:00:00+00:00",
+    device_id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+  });
+  assertEquals(
+    ok(`order_by=recorded_at&cursor=${cursor}`).cursor?.device_id,
+    "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+  );
+  assertEquals(problems(`order_by=recorded_at&cursor=${cursor}&offset=5`), ["offset"]);
+  assertEquals(problems(`cursor=${cursor}`), ["cursor"]);
+  assertEquals(problems(`order_by=recorded_at&desc=false&cursor=${cursor}`), ["cursor"]);
+  assertEquals(problems("cursor=bm90LWEtY3Vyc29y"), ["cursor"]);
+  assertEquals(problems("cursor=%25%25"), ["cursor"]);
+});
+
+Deno.test("parseTelemetryQuery() names format when it is not json, csv or ndjson", () => {
+  assertEquals(ok("format=ndjson").format, "ndjson");
+  assertEquals(problems("format=xml"), ["format"]);
 });

@@ -85,6 +85,7 @@ Deno.test("telemetry-query answers the caller's frames in the reference shape", 
     "count_method",
     "data",
     "limit",
+    "next_cursor",
     "offset",
     "success",
     "timestamp",
@@ -108,11 +109,14 @@ Deno.test("telemetry-query pages, orders, filters and projects", async () => {
   const alice = await tenant([10, 30, 20, 40]);
   const headers = bearer(alice.user.token);
 
+  // An order no index serves needs a window of at most 10 minutes.
   const page = await query(headers, {
     limit: "2",
     offset: "1",
     order_by: "roll_degrees",
     desc: "false",
+    from: alice.frames[0]!.recorded_at,
+    to: new Date(Date.parse(alice.frames[0]!.recorded_at) + 600_000).toISOString(),
   });
   assertEquals([page.status, page.body.count, page.body.limit, page.body.offset], [200, 4, 2, 1]);
   assertEquals(rolls(page.body), [20, 30]);
@@ -239,13 +243,10 @@ Deno.test("telemetry-query shows service role every tenant's frames", async () =
       1,
     ]]);
     assertEquals([b.body.count, rolls(b.body)], [1, [3]]);
-    // Without a device or time filter the count is estimated; the rows are every tenant's.
-    const both = await query(headers, { flight_id: flight, order_by: "roll_degrees" });
-    assertEquals([both.status, both.body.count_method, rolls(both.body)], [200, "estimated", [
-      3,
-      2,
-      1,
-    ]]);
+    // Without a device filter the rows are every tenant's, newest first.
+    const both = await query(headers, { flight_id: flight, order_by: "recorded_at" });
+    assertEquals([both.status, both.body.count, both.body.count_method], [200, 3, "exact"]);
+    assertEquals(rolls(both.body).sort(), [1, 2, 3]);
     assertEquals(new Set(ids(both.body)), new Set([alice.device.id, bob.device.id]));
   }
 });
@@ -317,4 +318,110 @@ Deno.test("telemetry-query answers correctly, uncached, while Redis is down", as
   }
   const back = await query(headers);
   assertEquals([back.status, back.body.count], [200, 3]);
+});
+
+Deno.test("telemetry-query pages with next_cursor through every frame, in every order, like offset", async () => {
+  const alice = await tenant([5, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
+  await tenant([7, 7]);
+  const headers = bearer(alice.user.token);
+  const window = {
+    from: alice.frames[0]!.recorded_at,
+    to: new Date(Date.parse(alice.frames[0]!.recorded_at) + 600_000).toISOString(),
+  };
+  for (
+    const order of [
+      { order_by: "created_at", desc: "true" },
+      { order_by: "recorded_at", desc: "false" },
+      { order_by: "roll_degrees", desc: "true", ...window },
+      { order_by: "pitch_degrees", desc: "false", ...window }, // NULL everywhere: ties on NULL
+    ]
+  ) {
+    const all = await query(headers, { ...order, limit: "10" });
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<typeof query>> = await query(headers, {
+        ...order,
+        limit: "3",
+        ...(cursor ? { cursor } : {}),
+      });
+      assertEquals(page.status, 200, JSON.stringify(page.body));
+      seen.push(...rolls(page.body));
+      cursor = page.body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assertEquals(seen, rolls(all.body), order.order_by);
+    assertEquals(seen.length, 10);
+    assertEquals(pages, 4);
+  }
+});
+
+Deno.test("telemetry-query answers 400 for an unindexed order without a short window or a foreign cursor", async () => {
+  const alice = await tenant([1]);
+  const headers = bearer(alice.user.token);
+  const unbounded = await query(headers, { order_by: "battery_voltage_v" });
+  assertEquals([unbounded.status, unbounded.body.error.details[0].parameter], [400, "order_by"]);
+  assert(unbounded.body.error.message.includes("10 minutes"), unbounded.body.error.message);
+  const cursor = (await query(headers, { limit: "1", order_by: "recorded_at" })).body.next_cursor;
+  // One frame: no next page.
+  assertEquals(cursor, null);
+  const other = await query(headers, { cursor: "bm90LWEtY3Vyc29y" });
+  assertEquals([other.status, other.body.error.details[0].parameter], [400, "cursor"]);
+});
+
+Deno.test("telemetry-query counts exactly up to 1000 frames and estimates beyond", async () => {
+  const user = await createUser();
+  const device = await createDevice(user);
+  await sql(`insert into telemetry.telemetry (device_id, recorded_at, roll_degrees)
+    select '${device.id}', timestamptz '2026-11-10T00:00:00Z' + i * interval '1 s', i
+    from generate_series(1, 1500) as i`);
+  const headers = bearer(user.token);
+  const many = await query(headers, { limit: "10" });
+  assertEquals([many.status, many.body.count_method, many.body.data.length], [
+    200,
+    "estimated",
+    10,
+  ]);
+  assert(many.body.count > 1000, String(many.body.count));
+  const few = await query(headers, {
+    from: "2026-11-10T00:00:00Z",
+    to: "2026-11-10T00:05:00Z",
+  });
+  assertEquals([few.body.count, few.body.count_method], [299, "exact"]);
+});
+
+Deno.test("telemetry-query streams every frame as CSV and NDJSON, pages of the same order", async () => {
+  const alice = await tenant([3, 1, 2], 'flight,"one"');
+  const headers = bearer(alice.user.token);
+  const csv = await callFunction("telemetry-query", {
+    headers,
+    query: { format: "csv", order_by: "recorded_at", desc: "false", fields: "roll_degrees" },
+  });
+  assertEquals([csv.status, csv.headers.get("content-type")], [200, "text/csv; charset=utf-8"]);
+  assertMatch(csv.headers.get("server-timing") ?? "", /^fn;dur=[\d.]+/);
+  const lines = (await csv.text()).trimEnd().split("\r\n");
+  assertEquals(lines[0], "id,device_id,flight_id,recorded_at,created_at,roll_degrees");
+  assertEquals(lines.length, 4);
+  assertEquals(lines.slice(1).map((line) => line.split(",").at(-1)), ["3", "1", "2"]);
+  assert(lines[1]!.includes(`"flight,""one"""`), lines[1]);
+
+  const ndjson = await callFunction("telemetry-query", {
+    headers,
+    query: { format: "ndjson", order_by: "created_at" },
+  });
+  assertEquals(ndjson.headers.get("content-type"), "application/x-ndjson");
+  const rows = (await ndjson.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
+  assertEquals(rows.map((row) => row.roll_degrees), [2, 1, 3]);
+  assertEquals(new Set(rows.map((row) => row.device_id)), new Set([alice.device.id]));
+});
+
+Deno.test("telemetry-query reports the time spent in the function in Server-Timing", async () => {
+  const alice = await tenant([1]);
+  const response = await callFunction("telemetry-query", { headers: bearer(alice.user.token) });
+  await response.body?.cancel();
+  assertMatch(
+    response.headers.get("server-timing") ?? "",
+    /^fn;dur=\d+\.\d\d, db;dur=\d+\.\d\d, cache;dur=\d+\.\d\d$/,
+  );
 });

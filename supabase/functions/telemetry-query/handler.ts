@@ -7,27 +7,40 @@
  * Answers are cached in Redis under the caller's scope and the scope's generation, which ingest
  * bumps after every commit (shared/query_cache.ts): a repeated query is served from the cache,
  * a query after an ingest is computed afresh. Without Redis every query goes to Postgres.
+ * A cached page is kept as JSON text and spliced into the answer unparsed, so a hit costs two
+ * Redis reads and no JSON work on the page.
+ *
+ * `next_cursor` resumes after the page (keyset); `format=csv|ndjson` streams every frame of the
+ * query instead of one page (_stream.ts). `Server-Timing: fn;dur=` is the time spent in the
+ * function until the answer (or the stream's headers) was ready, `db` and `cache` its parts.
  */
 import { identifyCaller, requireRole } from "../../../shared/auth.ts";
 import { DbError } from "../../../shared/db.ts";
 import type { Deps } from "../../../shared/deps.ts";
 import { sha256Hex } from "../../../shared/device_auth.ts";
 import {
+  CORS_HEADERS,
   HttpError,
-  jsonResponse,
   requireMethod,
   subPath,
   withBoundary,
 } from "../../../shared/http.ts";
 import { queryCacheKey, type QueryScope, scopeGenerationKey } from "../../../shared/query_cache.ts";
 import { canonicalQuery, parseTelemetryQuery } from "../../../shared/schemas/query.ts";
-import { type FramesPage, readFrames } from "./_frames.ts";
+import { readFrames } from "./_frames.ts";
+import { streamFrames } from "./_stream.ts";
 
 /** Answers larger than this are not cached: one Upstash request is limited to 1 MB. */
 const MAX_CACHED_CHARS = 900_000;
 
 export function createTelemetryQueryHandler(deps: Deps): (request: Request) => Promise<Response> {
   return withBoundary("telemetry-query", deps.logger, async (request, context) => {
+    const started = performance.now();
+    const timing = { db: 0, cache: 0 };
+    const serverTiming = () =>
+      `fn;dur=${(performance.now() - started).toFixed(2)}, db;dur=${
+        timing.db.toFixed(2)
+      }, cache;dur=${timing.cache.toFixed(2)}`;
     const path = subPath(request, "telemetry-query");
     if (path !== "/") {
       throw new HttpError(404, "not_found", `No route ${path}; use GET /telemetry-query`);
@@ -50,50 +63,74 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     }
     const query = parsed.query;
 
+    const db = caller.role === "service_role" ? deps.db : deps.dbAs(caller.token);
+    const unavailable = (error: unknown) => {
+      throw error instanceof DbError && error.transient
+        ? new HttpError(
+          503,
+          "database_unavailable",
+          "The database is unavailable; retry",
+          undefined,
+          {
+            "retry-after": "5",
+          },
+        )
+        : error;
+    };
+
+    if (query.format !== "json") {
+      const stream = streamFrames(db, query, query.format, (error) => {
+        context.log.stream_error = error instanceof Error ? error.message : String(error);
+      });
+      return new Response(stream, {
+        headers: {
+          "content-type": query.format === "csv"
+            ? "text/csv; charset=utf-8"
+            : "application/x-ndjson",
+          ...CORS_HEADERS,
+          "server-timing": serverTiming(),
+        },
+      });
+    }
+
     const scope: QueryScope = caller.role === "authenticated"
       ? { kind: "user", userId: caller.userId }
       : { kind: "service" };
     // A generation that was never bumped reads as "0"; a cache that is down reads as a miss.
+    let mark = performance.now();
     const [generation] = await deps.cache.getMany([scopeGenerationKey(scope)]);
     const key = queryCacheKey(scope, generation ?? "0", await sha256Hex(canonicalQuery(query)));
-    const cachedText = await deps.cache.get(key);
-    let page: FramesPage;
-    let cached = false;
-    if (cachedText) {
-      page = JSON.parse(cachedText);
-      cached = true;
-    } else {
-      const db = caller.role === "service_role" ? deps.db : deps.dbAs(caller.token);
-      page = await readFrames(db, query, scope.kind).catch((error: unknown) => {
-        throw error instanceof DbError && error.transient
-          ? new HttpError(
-            503,
-            "database_unavailable",
-            "The database is unavailable; retry",
-            undefined,
-            {
-              "retry-after": "5",
-            },
-          )
-          : error;
-      });
-      const text = JSON.stringify(page);
-      if (text.length <= MAX_CACHED_CHARS) {
-        await deps.cache.set(key, text, deps.config.limits.queryCacheSeconds);
+    let pageText = await deps.cache.get(key);
+    timing.cache += performance.now() - mark;
+    const cached = pageText !== null;
+    if (pageText === null) {
+      mark = performance.now();
+      const page = await readFrames(db, query).catch(unavailable);
+      timing.db += performance.now() - mark;
+      pageText = JSON.stringify(page);
+      context.log.rows = page.data.length;
+      if (pageText.length <= MAX_CACHED_CHARS) {
+        mark = performance.now();
+        await deps.cache.set(key, pageText, deps.config.limits.queryCacheSeconds);
+        timing.cache += performance.now() - mark;
       }
     }
     context.log.cache_hit = cached;
-    context.log.rows = page.data.length;
 
-    return jsonResponse({
-      success: true,
-      data: page.data,
-      count: page.count,
-      count_method: page.count_method,
+    // {data, count, count_method, next_cursor} as cached, plus the fields of this answer.
+    const tail = JSON.stringify({
       limit: query.limit,
       offset: query.offset,
       cached,
       timestamp: deps.now().toISOString(),
+    });
+    const body = `{"success":true,${pageText.slice(1, -1)},${tail.slice(1)}`;
+    return new Response(body, {
+      headers: {
+        "content-type": "application/json",
+        ...CORS_HEADERS,
+        "server-timing": serverTiming(),
+      },
     });
   }, deps.now);
 }

@@ -2,12 +2,15 @@
 -- 20261126000003_create_telemetry_tables.sql); staging has only what the flush needs.
 begin;
 set local search_path = extensions, public;
-select plan(12);
+select plan(13);
 
 select has_index('telemetry', 'telemetry', 'idx_telemetry_by_device_id_and_recorded_at',
   array['device_id', 'recorded_at'], 'telemetry has the (device_id, recorded_at) index');
 select index_is_unique('telemetry', 'telemetry', 'idx_telemetry_by_device_id_and_recorded_at',
   'the (device_id, recorded_at) index is unique: it is the dedup key');
+select has_index('telemetry', 'telemetry', 'idx_telemetry_by_device_id_and_created_at',
+  array['device_id', 'created_at', 'recorded_at'],
+  'telemetry has the (device_id, created_at, recorded_at) index of the default query order');
 select index_is_type('telemetry', 'telemetry', 'idx_telemetry_by_recorded_at', 'brin',
   'recorded_at has a BRIN index');
 select index_is_type('telemetry', 'telemetry', 'idx_telemetry_by_extra', 'gin',
@@ -28,8 +31,8 @@ select is_empty(
   $$select p.relname from pg_catalog.pg_inherits as h
     join pg_catalog.pg_class as p on p.oid = h.inhrelid
     where h.inhparent = 'telemetry.telemetry'::regclass
-      and (select count(*) from pg_catalog.pg_index as i where i.indrelid = p.oid) <> 4$$,
-  'every partition has the four indexes of telemetry');
+      and (select count(*) from pg_catalog.pg_index as i where i.indrelid = p.oid) <> 5$$,
+  'every partition has the five indexes of telemetry');
 select results_eq(
   $$select i.indexrelid::regclass::text from pg_catalog.pg_index as i
     where i.indrelid = 'telemetry.telemetry_staging'::regclass$$,

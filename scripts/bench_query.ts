@@ -1,0 +1,328 @@
+// deno-lint-ignore-file no-console -- a command-line tool: the console is its output
+/**
+ * Query benchmark on the running local stack: telemetry-query for one device with 1M frames and
+ * one with 10M (generated in SQL, not through the API), every allowed order_by, limit 100,
+ * uncached and cached, in rounds. It prints the function's own time (Server-Timing fn) per case,
+ * the 10M/1M ratio, and writes the same figures to .bench/query.json (git-ignored).
+ *
+ * Data: three bench owners (fixed ids, emails @bench.invalid): one with the 1M device, one with
+ * the 10M device, one with 3 devices of 100k frames each in the same hours, so RLS has other
+ * tenants' rows to skip. Frames: 25 catalogue fields, 10 Hz, flights of 30 minutes one per hour,
+ * ten frames per request sharing created_at; daily rollups filled as the flush would. They are
+ * kept for the next run (regenerating 10M takes minutes) and reused when their counts match;
+ * `--clean` deletes them (owners, devices, frames) and exits. Only their owners (and service
+ * role) can read them: the rows belong to those users, under the same RLS as every tenant.
+ *
+ * Uncached means a fresh cache generation before each call (what an ingest does), not Redis off.
+ * Usage: deno task bench:query [--rounds 3] [--samples 5] [--orders core|all] [--clean]
+ */
+import { parseArgs } from "node:util";
+import { FIELD_NAMES } from "../shared/catalogue.ts";
+import { ownerGenerationKey } from "../shared/query_cache.ts";
+import { encodeCursor } from "../shared/query_cursor.ts";
+import { loadKeys, mintUserToken } from "./stack/keys.ts";
+import { GATEWAY_URL, PORTS, stackPath } from "./stack/layout.ts";
+import * as postgres from "./stack/postgres.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    samples: { type: "string", default: "5" },
+    orders: { type: "string", default: "all" },
+    clean: { type: "boolean", default: false },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const SAMPLES = Number(args.samples);
+
+interface Tenant {
+  label: string;
+  owner: string;
+  devices: string[];
+  frames: number;
+}
+// The last frame of every bench device is at END; earlier frames go back one flight per hour.
+const END = "2026-11-30T00:00:00Z";
+const TENANTS: Tenant[] = [
+  { label: "1M", owner: "0bec0000-0000-4000-8000-000000000001", devices: [dev(1)], frames: 1e6 },
+  { label: "10M", owner: "0bec0000-0000-4000-8000-000000000002", devices: [dev(2)], frames: 1e7 },
+  {
+    label: "others",
+    owner: "0bec0000-0000-4000-8000-000000000003",
+    devices: [dev(3), dev(4), dev(5)],
+    frames: 1e5,
+  },
+];
+function dev(n: number): string {
+  return `0bec0000-0000-4000-8000-0000000000d${n}`;
+}
+
+// 25 catalogue fields, smooth like a real flight; k is the frame's index within its flight.
+const GENERATE = (device: string, frames: number) => `
+  set session_replication_role = replica; -- the device exists; skip the per-row FK check
+  insert into telemetry.telemetry (device_id, flight_id, recorded_at, created_at,
+    flight_mode, armed, roll_degrees, pitch_degrees, yaw_degrees, heading_degrees,
+    roll_rate_dps, pitch_rate_dps, yaw_rate_dps, gps_fix_type, gps_satellites, gps_latitude,
+    gps_longitude, gps_altitude_m, gps_speed_ms, baro_altitude_m, altitude_m, battery_voltage_v,
+    battery_current_a, battery_remaining_percent, motor1_pwm, motor2_pwm, motor3_pwm, motor4_pwm,
+    throttle_percent, parser_version, data_source)
+  select '${device}', 'flight-' || (i / 18000), t, date_trunc('second', t) + interval '1.15 s',
+    'AUTO', true, 20 * sin(k / 50.0), 10 * cos(k / 70.0), (k / 10) % 360, (k / 10) % 360,
+    sin(k / 9.0), cos(k / 11.0), sin(k / 13.0), 3, 12 + k % 6, 47.39 + k * 1e-7,
+    8.54 + k * 1e-7, 400 + 100 * sin(k / 900.0), 8 + sin(k / 300.0), 398 + 100 * sin(k / 900.0),
+    100 + 100 * sin(k / 900.0), 16.8 - k * 0.0002, 12 + sin(k / 40.0), 100 - k / 180.0,
+    1500 + k % 200, 1510 + k % 190, 1490 + k % 210, 1505 + k % 180, 55 + 10 * sin(k / 60.0),
+    'bench', 'bench'
+  from generate_series(0, ${frames - 1}) as i,
+    lateral (select i % 18000 as k) as kk,
+    lateral (select timestamptz '${END}' - interval '1 hour' * (${
+  Math.ceil(frames / 18000)
+} - i / 18000)
+      + interval '100 ms' * k + interval '30 minutes' - interval '100 ms' * 18000 as t) as tt;
+  insert into telemetry.daily_rollups (device_id, bucket_start, frames, altitude_samples,
+    altitude_sum_m, armed_frames, first_frame_at, last_frame_at)
+  select device_id, date_trunc('day', recorded_at, 'UTC'), count(*), count(altitude_m),
+    coalesce(sum(altitude_m), 0), count(*) filter (where armed), min(recorded_at), max(recorded_at)
+  from telemetry.telemetry where device_id = '${device}'
+  group by 1, 2;`;
+
+async function sql(statement: string): Promise<string> {
+  return await postgres.psql(statement);
+}
+
+async function framesOf(device: string): Promise<number> {
+  const out = await sql(
+    `select coalesce(sum(frames), 0) from telemetry.daily_rollups where device_id = '${device}'`,
+  );
+  return Number(out.trim().split("\n").at(-1));
+}
+
+async function clean(): Promise<void> {
+  const owners = TENANTS.map((t) => `'${t.owner}'`).join(",");
+  const started = performance.now();
+  // Deleting the users cascades to their devices, frames and rollups.
+  await sql(`delete from auth.users where id in (${owners})`);
+  console.log(`bench data deleted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function prepare(): Promise<void> {
+  for (const tenant of TENANTS) {
+    await sql(`insert into auth.users (id, email)
+      values ('${tenant.owner}', 'bench-query-${tenant.label}@bench.invalid')
+      on conflict (id) do nothing`);
+    for (const [i, device] of tenant.devices.entries()) {
+      if (await framesOf(device) === tenant.frames) continue;
+      const started = performance.now();
+      await sql(`delete from telemetry.devices where id = '${device}'`);
+      await sql(`insert into telemetry.devices (id, owner_id, name, key_hash, key_prefix)
+        values ('${device}', '${tenant.owner}', 'bench ${tenant.label} ${i}',
+          encode(sha256('${device}'::bytea), 'hex'), 'bench_${tenant.label.padEnd(6, "_")}')`);
+      await sql(GENERATE(device, tenant.frames));
+      console.log(
+        `generated ${tenant.frames.toLocaleString("en")} frames for ${tenant.label} in ${
+          ((performance.now() - started) / 1000).toFixed(1)
+        } s`,
+      );
+    }
+  }
+  const started = performance.now();
+  await sql("analyze telemetry.telemetry");
+  console.log(`analyze: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const size = await sql("select pg_size_pretty(pg_database_size(current_database()))");
+  console.log(`database size: ${size.trim().split("\n").at(-1)}`);
+}
+
+const keys = await loadKeys();
+const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
+
+/** A fresh cache generation for the owner: the next query of theirs is a miss. */
+async function bumpGeneration(owner: string): Promise<void> {
+  const response = await fetch(UPSTASH_URL, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keys.upstashToken}` },
+    body: JSON.stringify(["INCR", ownerGenerationKey(owner)]),
+  });
+  if (!response.ok) throw new Error(`INCR failed: ${response.status}`);
+  await response.body?.cancel();
+}
+
+interface Sample {
+  fn: number;
+  wall: number;
+}
+
+async function call(token: string, params: Record<string, string>): Promise<Sample> {
+  const url = new URL(`${GATEWAY_URL}/functions/v1/telemetry-query`);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  const started = performance.now();
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await response.text();
+  const wall = performance.now() - started;
+  if (!response.ok) throw new Error(`${url.search}: ${response.status} ${body.slice(0, 300)}`);
+  const fn = /fn;dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1];
+  return { fn: Number(fn), wall };
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Case {
+  name: string;
+  params: (tenant: Tenant) => Record<string, string>;
+}
+
+// A 10-minute window inside the last flight, for the orders no index serves.
+const WINDOW = { from: "2026-11-29T23:10:00Z", to: "2026-11-29T23:20:00Z" };
+const fieldOrders = args.orders === "all"
+  ? FIELD_NAMES
+  : ["roll_degrees", "battery_voltage_v", "gps_altitude_m"];
+const CASES: Case[] = [
+  ...["created_at", "recorded_at"].flatMap((order) =>
+    ["true", "false"].map((desc) => ({
+      name: `${order} desc=${desc}`,
+      params: (t: Tenant) => ({ device_id: t.devices[0]!, order_by: order, desc }),
+    }))
+  ),
+  {
+    name: "created_at, no device_id (RLS)",
+    params: () => ({ order_by: "created_at" }),
+  },
+  {
+    name: "recorded_at, cursor mid-history",
+    params: (t: Tenant) => {
+      const hoursBack = Math.ceil(t.frames / 18000) / 2;
+      const at = new Date(Date.parse(END) - hoursBack * 3600_000).toISOString();
+      return {
+        device_id: t.devices[0]!,
+        order_by: "recorded_at",
+        cursor: encodeCursor({
+          order_by: "recorded_at",
+          desc: true,
+          value: at,
+          recorded_at: at,
+          device_id: t.devices[0]!,
+        }),
+      };
+    },
+  },
+  ...fieldOrders.map((field) => ({
+    name: `${field} (10-min window)`,
+    params: (t: Tenant) => ({ device_id: t.devices[0]!, order_by: field, ...WINDOW }),
+  })),
+];
+
+if (args.clean) {
+  await clean();
+  Deno.exit(0);
+}
+
+const setupStarted = performance.now();
+await prepare();
+const setupSeconds = (performance.now() - setupStarted) / 1000;
+
+const scales = TENANTS.slice(0, 2);
+const tokens = new Map<string, string>();
+for (const tenant of scales) tokens.set(tenant.owner, await mintUserToken(keys, tenant.owner));
+
+// results[case][scale] = per round: median fn uncached, cached, wall uncached.
+type Round = { uncached: number; cached: number; wall: number };
+const results = new Map<string, Map<string, Round[]>>();
+const total = ROUNDS * CASES.length * scales.length;
+let done = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const testCase of CASES) {
+    // Alternate the scales within each case, so both see the same machine load.
+    for (const tenant of round % 2 ? [...scales].reverse() : scales) {
+      const token = tokens.get(tenant.owner)!;
+      const params = testCase.params(tenant);
+      const uncached: Sample[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        await bumpGeneration(tenant.owner);
+        uncached.push(await call(token, params));
+      }
+      const cached: Sample[] = [];
+      for (let i = 0; i < SAMPLES; i++) cached.push(await call(token, params));
+      const byScale = results.get(testCase.name) ?? new Map<string, Round[]>();
+      results.set(testCase.name, byScale);
+      byScale.set(tenant.label, [...(byScale.get(tenant.label) ?? []), {
+        uncached: median(uncached.map((s) => s.fn)),
+        cached: median(cached.map((s) => s.fn)),
+        wall: median(uncached.map((s) => s.wall)),
+      }]);
+      done++;
+      await Deno.stdout.write(new TextEncoder().encode(`\r${done}/${total} measured`));
+    }
+  }
+}
+console.log("\n");
+
+const fmt = (x: number) => x.toFixed(1).padStart(6);
+interface Summary {
+  uncached: number;
+  min: number;
+  max: number;
+  cached: number;
+  wall: number;
+}
+const rows: { case: string; "1M": Summary; "10M": Summary; ratio: number }[] = [];
+console.log(
+  "telemetry-query, limit 100, ms inside the function (Server-Timing fn), median of " +
+    `${ROUNDS} rounds × ${SAMPLES} calls [min–max of round medians]`,
+);
+console.log(
+  `${"case".padEnd(40)} ${"1M uncached".padEnd(22)} ${"10M uncached".padEnd(22)} ratio ` +
+    `${"cached 1M".padEnd(9)} ${"cached 10M".padEnd(10)} wall 10M`,
+);
+for (const [name, byScale] of results) {
+  const summary = (label: string): Summary => {
+    const rounds = byScale.get(label) ?? [];
+    const u = rounds.map((r) => r.uncached);
+    return {
+      uncached: median(u),
+      min: Math.min(...u),
+      max: Math.max(...u),
+      cached: median(rounds.map((r) => r.cached)),
+      wall: median(rounds.map((r) => r.wall)),
+    };
+  };
+  const small = summary("1M");
+  const large = summary("10M");
+  const ratio = large.uncached / small.uncached;
+  rows.push({ case: name, "1M": small, "10M": large, ratio });
+  console.log(
+    `${name.padEnd(40)} ${fmt(small.uncached)} [${fmt(small.min)}–${fmt(small.max)}] ` +
+      `${fmt(large.uncached)} [${fmt(large.min)}–${fmt(large.max)}] ${ratio.toFixed(2)}  ` +
+      `${fmt(small.cached)}    ${fmt(large.cached)}     ${fmt(large.wall)}`,
+  );
+}
+const worst = (pick: (r: (typeof rows)[number]) => number) => Math.max(...rows.map(pick));
+console.log(
+  `\nworst uncached p50: ${
+    worst((r) => Math.max(r["1M"].uncached, r["10M"].uncached)).toFixed(1)
+  } ms` +
+    ` (goal ≤ 20); worst ratio: ${worst((r) => r.ratio).toFixed(2)} (goal ≤ 1.2); worst cached: ` +
+    `${worst((r) => Math.max(r["1M"].cached, r["10M"].cached)).toFixed(1)} ms (goal ≤ 2)`,
+);
+console.log(`setup (generate or reuse data): ${setupSeconds.toFixed(1)} s`);
+
+await Deno.mkdir(stackPath("..", ".bench"), { recursive: true });
+const file = stackPath("..", ".bench", "query.json");
+await Deno.writeTextFile(
+  file,
+  JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      rounds: ROUNDS,
+      samples: SAMPLES,
+      setup_seconds: setupSeconds,
+      cases: rows,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(`figures written to ${file}`);

@@ -1,0 +1,75 @@
+/**
+ * `format=csv` and `format=ndjson`: every frame of the query (a whole flight, a time range),
+ * streamed in the query's order. Pages of STREAM_PAGE frames are read one at a time with the
+ * keyset cursor, each when the client has taken the previous one, so memory stays constant and a
+ * slow client slows the reads instead of filling a buffer.
+ */
+import type { Db } from "../../../shared/db.ts";
+import { decodeCursor } from "../../../shared/query_cursor.ts";
+import type { TelemetryQuery } from "../../../shared/schemas/query.ts";
+import { readFrames } from "./_frames.ts";
+
+/** Frames per database read while streaming. */
+export const STREAM_PAGE = 1000;
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The rows of one page as CSV lines or NDJSON lines; the CSV header comes before the first. */
+export function formatRows(
+  format: "csv" | "ndjson",
+  rows: Record<string, unknown>[],
+  header: string[] | null,
+): string {
+  if (format === "ndjson") return rows.map((row) => JSON.stringify(row) + "\n").join("");
+  const columns = header ?? [];
+  return rows.map((row) => columns.map((name) => csvField(row[name])).join(",") + "\r\n").join(
+    "",
+  );
+}
+
+/**
+ * The whole result of `query` as a byte stream.
+ * @param onError called when a read fails mid-stream (the stream is then cut short)
+ */
+export function streamFrames(
+  db: Db,
+  query: TelemetryQuery,
+  format: "csv" | "ndjson",
+  onError: (error: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let after = query.cursor;
+  let header: string[] | null = null;
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (done) return controller.close();
+      try {
+        const page = await readFrames(db, query, {
+          count: false,
+          limit: STREAM_PAGE,
+          ...(after ? { after } : {}),
+        });
+        let text = "";
+        if (format === "csv" && header === null && page.data[0]) {
+          header = Object.keys(page.data[0]);
+          text = header.map(csvField).join(",") + "\r\n";
+        }
+        text += formatRows(format, page.data, header);
+        if (text) controller.enqueue(encoder.encode(text));
+        const next = page.next_cursor ? decodeCursor(page.next_cursor) : null;
+        if (next) after = next;
+        else done = true;
+        if (done) controller.close();
+      } catch (error) {
+        onError(error);
+        controller.error(error);
+      }
+    },
+  }, { highWaterMark: 0 });
+}
