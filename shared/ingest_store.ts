@@ -6,6 +6,7 @@
  * can be served again.
  */
 import type { Cache } from "./cache.ts";
+import type { LiveFeed, PublishedFrames } from "./live_feed.ts";
 import { callRpc, type Db, DbError, toDbError } from "./db.ts";
 import { createBatcher, type JobOutcome } from "./ingest_batcher.ts";
 import type { TelemetryReject, TelemetryRow } from "./parser.ts";
@@ -54,7 +55,9 @@ export interface IngestStore {
   store(job: IngestJob): Promise<IngestAnswer>;
 }
 
-export function createIngestStore(deps: { db: Db; cache: Cache; rateLimiter: RateLimiter }) {
+export function createIngestStore(
+  deps: { db: Db; cache: Cache; rateLimiter: RateLimiter; liveFeed?: LiveFeed },
+) {
   async function sendGroup(jobs: IngestJob[]): Promise<JobOutcome<IngestAnswer>[]> {
     const outcomes = await callRpc<BatchOutcome[]>(deps.db, "ingest_batch", {
       p_requests: jobs.map((job) => ({
@@ -67,12 +70,16 @@ export function createIngestStore(deps: { db: Db; cache: Cache; rateLimiter: Rat
       })),
     });
     const generations = new Set<string>();
+    const stored: PublishedFrames[] = [];
     jobs.forEach((job, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok && !outcome.answer.replayed) {
         for (const key of generationKeys(job.ownerId)) generations.add(key);
+        stored.push({ deviceId: job.deviceId, frames: job.frames });
       }
     });
+    // After the commit, not awaited: live viewers must never slow or fail ingest.
+    deps.liveFeed?.publish(stored);
     const increments = deps.rateLimiter.unsynced();
     const totals = await deps.cache.addToCounters(increments, [...generations]);
     deps.rateLimiter.synced(increments, totals);

@@ -22,6 +22,7 @@ import {
 import { HttpError, jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
 import type { ParseResult, TelemetryRow } from "../../../shared/parser.ts";
 import { createIngestStore, type IngestAnswer } from "../../../shared/ingest_store.ts";
+import { createLiveFeed } from "../../../shared/live_feed.ts";
 import { createRateLimiter } from "../../../shared/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/receive_clock.ts";
 import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
@@ -128,7 +129,12 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
   const receiveClock = createReceiveClock(() => deps.now().getTime());
   const localDevices = createLocalDeviceCache(LOCAL_DEVICE_CACHE_MS);
   const rateLimiter = createRateLimiter(deps.config.limits.ratePerMinute);
-  const ingest = createIngestStore({ db: deps.db, cache: deps.cache, rateLimiter });
+  const ingest = createIngestStore({
+    db: deps.db,
+    cache: deps.cache,
+    rateLimiter,
+    liveFeed: createLiveFeed(deps.config.redis, deps.logger),
+  });
 
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
     requireMethod(request, "POST");
