@@ -96,17 +96,23 @@ export function timestampParam(
   return new Date(time);
 }
 
+/** The 400 that names every problem (the first in the message, all in the details). */
+export function badParameters(problems: readonly ParamProblem[]): HttpError {
+  const [first] = problems;
+  return new HttpError(
+    400,
+    "invalid_parameter",
+    first
+      ? `Invalid query parameter "${first.parameter}": ${first.message}`
+      : "Invalid query parameters",
+    problems,
+  );
+}
+
 /**
  * Throws the 400 that names every problem, when there is one.
  * @throws {HttpError} 400 invalid_parameter with the problems as details
  */
 export function throwIfProblems(problems: readonly ParamProblem[]): void {
-  const [first] = problems;
-  if (!first) return;
-  throw new HttpError(
-    400,
-    "invalid_parameter",
-    `Invalid query parameter "${first.parameter}": ${first.message}`,
-    problems,
-  );
+  if (problems.length > 0) throw badParameters(problems);
 }
