@@ -76,16 +76,20 @@ export function compareEventIds(a: string, b: string): number {
 }
 
 /**
- * The newest id trimmed from a stream (XINFO STREAM's `max-deleted-entry-id`, Redis 7), or
- * "missing" when the stream does not exist. A script, because the client has no XINFO STREAM.
+ * The oldest id a stream still holds when older entries were trimmed, '' when none ever were,
+ * or 'missing' when the stream does not exist. XINFO STREAM's entries-added counts every entry
+ * ever added; more than its length means trimming. A script: the client has no XINFO STREAM.
  */
-const TRIMMED_UP_TO = `
+const OLDEST_AFTER_TRIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local added, length = 0, 0
 for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then return info[i + 1] end
+  if info[i] == 'entries-added' then added = info[i + 1] end
+  if info[i] == 'length' then length = info[i + 1] end
 end
-return ''
+if added <= length then return '' end
+return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
 `;
 
 /**
@@ -179,12 +183,12 @@ export function createLiveFeed(
     },
     hasGapAfter: async (deviceId, afterId) => {
       const reply: unknown = await redis
-        .eval(TRIMMED_UP_TO, [liveStreamKey(deviceId)], [])
+        .eval(OLDEST_AFTER_TRIM, [liveStreamKey(deviceId)], [])
         .catch(unavailable);
       // A missing stream (expired, or Redis restarted) cannot prove that nothing was lost.
       if (reply === "missing") return true;
       return typeof reply === "string" && parseEventId(reply) !== null &&
-        compareEventIds(reply, afterId) > 0;
+        compareEventIds(afterId, reply) < 0;
     },
   };
 }

@@ -24,9 +24,8 @@ alter table telemetry.daily_rollups
 
 /*
  * telemetry.device_tracks: per device, the newest frame and the newest GPS fix that a flush has
- * rolled up. apply_rollups links a chunk's first frames to them, and locks these rows first (in
- * device order) so that two flushes of the same device take turns instead of counting the
- * linking segment twice.
+ * rolled up. apply_rollups links a chunk's first frames to them; only the flush holding the
+ * device's try-lock reads or moves them, so the linking segment is never counted twice.
  */
 create table telemetry.device_tracks (
   device_id uuid primary key references telemetry.devices (id) on delete cascade,
@@ -190,8 +189,8 @@ grant execute on function telemetry.gps_distance_m(double precision, double prec
  * to the hourly and daily rollups, the flights and the device tracks. Called by
  * telemetry.flush_chunk; its cost depends on the samples, never on the size of telemetry.
  *
- * Lock order, the same in every flush, so two flushes never deadlock: device_tracks rows (device
- * order), then hourly, daily and flight rows, each upserted in key order.
+ * Never waits for another flush on a device's track (a try-lock per device); hourly, daily and
+ * flight rows are upserted in key order, so two flushes never deadlock.
  */
 create function telemetry.apply_rollups(p_samples telemetry.rollup_sample[])
 returns void
@@ -201,19 +200,22 @@ set search_path = ''
 as $$
 declare
   v_upserts bigint;
+  v_owned uuid[];
 begin
   if coalesce(cardinality(p_samples), 0) = 0 then
     return;
   end if;
 
-  -- LOCK: a flush of the same device waits here and then reads the track this one leaves.
+  -- CLAIM: a flush never waits for another (flush_concurrency.sh): it takes each device's
+  -- track with a try-lock, and a device whose track another flush holds is rolled up without
+  -- the segment to its previous chunk (one segment missed, never one counted twice).
+  v_owned := array(
+    select d.device_id
+    from (select distinct s.device_id from unnest(p_samples) as s order by 1) as d
+    where pg_catalog.pg_try_advisory_xact_lock(20261201, pg_catalog.hashtext(d.device_id::text)));
   insert into telemetry.device_tracks (device_id)
-  select distinct s.device_id from unnest(p_samples) as s order by 1
+  select d from unnest(v_owned) as d order by 1
   on conflict (device_id) do nothing;
-  perform from telemetry.device_tracks as t
-  where t.device_id in (select s.device_id from unnest(p_samples) as s)
-  order by t.device_id
-  for update;
 
   -- ROLLUPS
   with samples as (
@@ -221,7 +223,7 @@ begin
   ),
   tracks as (
     select t.* from telemetry.device_tracks as t
-    where t.device_id in (select s.device_id from samples as s)
+    where t.device_id = any (v_owned)
   ),
   frames as (
     select s.device_id, s.flight_id, s.recorded_at, s.armed, true as is_new from samples as s
@@ -370,6 +372,7 @@ begin
     order by s.device_id, s.recorded_at desc
   ) as n
   where t.device_id = n.device_id
+    and t.device_id = any (v_owned)
     and n.recorded_at > coalesce(t.last_frame_at, '-infinity');
 
   update telemetry.device_tracks as t
@@ -383,6 +386,7 @@ begin
     order by s.device_id, s.recorded_at desc
   ) as n
   where t.device_id = n.device_id
+    and t.device_id = any (v_owned)
     and n.recorded_at > coalesce(t.last_gps_at, '-infinity');
 end;
 $$;

@@ -47,7 +47,7 @@ const WINDOW = { from: "2026-10-01T00:00:00Z", to: "2026-10-03T00:00:00Z" };
 
 Deno.test("telemetry-analytics answers a device's hourly rollups, cached", async () => {
   const device = await seededDevice();
-  const query = { device_id: device.id, ...WINDOW };
+  const query = { "device_id": device.id, ...WINDOW };
   const response = await get(device.owner.token, "", query);
   assertEquals(response.headers.get("cache-control"), "private, max-age=10");
   const { status, body } = await jsonOf(response);
