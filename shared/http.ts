@@ -22,7 +22,7 @@ export class HttpError extends Error {
 export const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-headers":
-    "authorization, x-client-info, apikey, content-type, x-device-key, idempotency-key",
+    "authorization, x-client-info, apikey, content-type, x-device-key, idempotency-key, last-event-id",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
   "access-control-expose-headers": "retry-after, x-request-id",
 };

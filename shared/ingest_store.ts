@@ -6,11 +6,13 @@
  * cached query that predates them can be served again.
  *
  * The frames travel as the array literal written here (shared/frame_values.ts) and are stored as
- * that text, one staging row per request: neither PostgREST nor Postgres parses them on the way in. The flush that unpacks
+ * that text, one staging row per request: neither PostgREST nor Postgres parses them on the way
+ * in. The flush that unpacks
  * them into telemetry runs outside the device's transaction: pg_cron keeps one going, and when a
  * group leaves a full batch staged this isolate starts one after answering.
  */
 import type { Cache } from "./cache.ts";
+import type { LiveFeed, PublishedFrames } from "./live_feed.ts";
 import { callRpc, callRpcText, type Db, DbError, type RpcTarget, toDbError } from "./db.ts";
 import { encodeFrameValues } from "./frame_values.ts";
 import { createBatcher, type JobOutcome } from "./ingest_batcher.ts";
@@ -117,6 +119,7 @@ export function createIngestStore(deps: {
   cache: Cache;
   rateLimiter: RateLimiter;
   logger: Logger;
+  liveFeed?: LiveFeed;
 }): IngestStore {
   let flushing = false;
 
@@ -133,12 +136,16 @@ export function createIngestStore(deps: {
   async function sendGroup(jobs: IngestJob[]): Promise<JobOutcome<IngestAnswer>[]> {
     const answer = await callRpcText<GroupAnswer>(deps.rpc, "ingest_frames", encodeGroup(jobs));
     const generations = new Set<string>();
+    const stored: PublishedFrames[] = [];
     jobs.forEach((job, i) => {
       const outcome = answer.outcomes[i];
       if (outcome?.ok && !outcome.replayed) {
         for (const key of generationKeys(job.ownerId)) generations.add(key);
+        stored.push({ deviceId: job.deviceId, frames: job.frames });
       }
     });
+    // After the commit, not awaited: live viewers must never slow or fail ingest.
+    deps.liveFeed?.publish(stored);
     const increments = deps.rateLimiter.unsynced();
     const totals = await deps.cache.addToCounters(increments, [...generations]);
     deps.rateLimiter.synced(increments, totals);

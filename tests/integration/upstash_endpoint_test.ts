@@ -6,6 +6,7 @@
 import { assertEquals } from "@std/assert";
 import { Redis } from "@upstash/redis";
 import { createUpstashCache } from "../../shared/cache.ts";
+import { createLiveFeed, LIVE_STREAM_MAX_ENTRIES, type LiveEntry } from "../../shared/live_feed.ts";
 import { createMemoryLogger } from "../../shared/log.ts";
 import { PORTS } from "../../scripts/stack/layout.ts";
 import { stackKeys } from "./_helpers.ts";
@@ -56,4 +57,39 @@ Deno.test("upstash endpoint refuses a wrong token on every path", async () => {
     await response.body?.cancel();
     assertEquals([path, response.status], [path, 401]);
   }
+});
+
+Deno.test("upstash endpoint serves the live feed's XADD, XRANGE, XREVRANGE and EVAL", async () => {
+  const logger = createMemoryLogger();
+  const feed = createLiveFeed(
+    { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
+    logger,
+  );
+  const deviceId = crypto.randomUUID();
+  assertEquals(await feed.newestId(deviceId), "0-0");
+  assertEquals(await feed.hasGapAfter(deviceId, "1-0"), true);
+  // More than the cap, in two requests: the stream is trimmed, so the oldest ids are a gap.
+  const frames = (from: number) =>
+    Array.from({ length: 600 }, (_, i) => ({ roll_degrees: from + i, flight_id: "é✈" }));
+  feed.publish([{ deviceId, frames: frames(0) }]);
+  let first: string | undefined;
+  for (let attempt = 0; attempt < 50 && !first; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    first = (await feed.readAfter(deviceId, "0-0", 1))[0]?.id;
+  }
+  feed.publish([{ deviceId, frames: frames(600) }]);
+  let held: LiveEntry[] = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    held = await feed.readAfter(deviceId, "0-0", 2000);
+    if (JSON.parse(held.at(-1)?.data ?? "{}").roll_degrees === 1199) break;
+  }
+  const newest = await feed.newestId(deviceId);
+  assertEquals(held.length >= LIVE_STREAM_MAX_ENTRIES, true);
+  assertEquals(held.length < 1200, true);
+  assertEquals(held.at(-1)?.id, newest);
+  assertEquals(held[0]?.flightId, "é✈");
+  assertEquals(await feed.hasGapAfter(deviceId, first!), true);
+  assertEquals(await feed.hasGapAfter(deviceId, newest), false);
+  assertEquals(logger.lines, []);
 });

@@ -22,6 +22,7 @@ import {
 import { HttpError, jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
 import type { ParseResult, TelemetryRow } from "../../../shared/parser.ts";
 import { createIngestStore, type IngestAnswer } from "../../../shared/ingest_store.ts";
+import { createLiveFeed } from "../../../shared/live_feed.ts";
 import { createRateLimiter } from "../../../shared/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/receive_clock.ts";
 import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
@@ -134,6 +135,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     cache: deps.cache,
     rateLimiter,
     logger: deps.logger,
+    liveFeed: createLiveFeed(deps.config.redis, deps.logger),
   });
 
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {

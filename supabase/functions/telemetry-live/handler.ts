@@ -1,0 +1,95 @@
+/**
+ * GET /telemetry-live?device_id=<uuid>[&flight_id=][&duration=]: a device's frames as
+ * Server-Sent Events, for an operator JWT (own devices) or service role. Frames come from the
+ * device's Redis stream, which ingest fills after each commit; Postgres is asked once per stream,
+ * whether the caller may see the device (RLS), never polled.
+ *
+ * Events: `frame` (id = the stream id, data = the frame with the query's field names), `gap`
+ * (a resume whose frames Redis no longer holds), `unavailable` (Redis down; retry later) and
+ * `end` after `duration` seconds (default and most 120, under the hosted 150 s wall clock),
+ * with `retry:` so the client reconnects with Last-Event-ID. Tokens travel in headers only.
+ */
+import { identifyCaller, requireRole } from "../../../shared/auth.ts";
+import type { Deps } from "../../../shared/deps.ts";
+import {
+  CORS_HEADERS,
+  HttpError,
+  requireMethod,
+  subPath,
+  withBoundary,
+} from "../../../shared/http.ts";
+import { type LiveFeed, parseEventId } from "../../../shared/live_feed.ts";
+import {
+  deviceIdParam,
+  flightIdParam,
+  integerParam,
+  type ParamProblem,
+  throwIfProblems,
+  unknownParams,
+} from "../../../shared/query_params.ts";
+import { requireVisibleDevice } from "../../../shared/visible_device.ts";
+import { DEFAULT_TIMING, liveStream, type LiveTiming } from "./_stream.ts";
+
+/** The longest stream, in seconds: under the free plan's 150 s wall clock per request. */
+export const MAX_STREAM_SECONDS = 120;
+
+export function createLiveHandler(
+  deps: Deps,
+  feed: LiveFeed,
+  timing: LiveTiming = DEFAULT_TIMING,
+): (request: Request) => Promise<Response> {
+  return withBoundary("telemetry-live", deps.logger, async (request, context) => {
+    const path = subPath(request, "telemetry-live");
+    if (path !== "/") {
+      throw new HttpError(404, "not_found", `No route ${path}; use GET /telemetry-live`);
+    }
+    requireMethod(request, "GET");
+    const caller = await identifyCaller(request, deps.config);
+    requireRole(caller, "authenticated", "service_role");
+    context.log.role = caller.role;
+
+    const params = new URL(request.url).searchParams;
+    const problems: ParamProblem[] = unknownParams(params, ["device_id", "flight_id", "duration"]);
+    const deviceId = deviceIdParam(params, problems);
+    const flightId = flightIdParam(params, problems);
+    const seconds = integerParam(
+      params,
+      "duration",
+      { min: 1, max: MAX_STREAM_SECONDS, fallback: MAX_STREAM_SECONDS },
+      problems,
+    );
+    const lastEventId = request.headers.get("last-event-id");
+    if (lastEventId !== null && parseEventId(lastEventId) === null) {
+      problems.push({
+        parameter: "Last-Event-ID",
+        message: `must be an event id of this stream such as 1796101940648-0, got "${
+          lastEventId.slice(0, 80)
+        }"`,
+      });
+    }
+    throwIfProblems(problems);
+    context.log.device_id = deviceId;
+
+    await requireVisibleDevice(
+      caller.role === "service_role" ? deps.db : deps.dbAs(caller.token),
+      deviceId,
+    );
+
+    const body = liveStream(feed, {
+      deviceId,
+      flightId,
+      lastEventId,
+      seconds,
+      signal: request.signal,
+    }, timing);
+    return new Response(body, {
+      headers: {
+        ...CORS_HEADERS,
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        // nginx and similar proxies would otherwise buffer the stream.
+        "x-accel-buffering": "no",
+      },
+    });
+  }, deps.now);
+}
