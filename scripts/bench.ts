@@ -4,7 +4,10 @@
  * local stack, and a table of medians, spreads and ratios. Figures, never assertions: the machine
  * is shared. The same figures go to .bench/results.json (git-ignored).
  *
- * Usage: deno task bench [--rounds 3] [--sustain 300] [--only ingest,parse,flush,sustained,rss]
+ * Usage: deno task bench [--rounds 3] [--sustain 300]
+ *   [--only parse,ingest,flush,sustained,rss,queries] [--scenario TEXT] [--path naive,ours]
+ * (queries runs scripts/bench_query.ts, which keeps its 1M/10M frames for the next run; its
+ * `--clean` deletes them.)
  *
  * Ingest cost is CPU per stored frame per component (Postgres, PostgREST, the gateway, the
  * function, Redis with its REST endpoint), read from /proc, counted until staging has drained
@@ -25,7 +28,7 @@ const { values: options } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     sustain: { type: "string", default: "300" },
-    only: { type: "string", default: "ingest,parse,flush,sustained,rss" },
+    only: { type: "string", default: "parse,ingest,flush,sustained,rss,queries" },
     scenario: { type: "string", default: "" },
     path: { type: "string", default: "naive,ours" },
   },
@@ -339,6 +342,23 @@ async function postgresCpu<T>(work: () => Promise<T>): Promise<number> {
   return cpuBetween(before, cpuSnapshot()).postgres;
 }
 
+/**
+ * Runs `work` with pg_cron's flush job paused (and its running loop ended: a flush is atomic, so
+ * ending it loses nothing), so that no other flush moves the rows being measured.
+ */
+async function withScheduledFlushPaused<T>(work: () => Promise<T>): Promise<T> {
+  const job = "(select j.jobid from cron.job as j where j.jobname = 'telemetry-flush')";
+  await postgres.psql(`
+    select cron.alter_job(${job}, active := false);
+    select pg_terminate_backend(a.pid) from pg_stat_activity as a
+    where a.query like '%flush_for%' and a.pid <> pg_backend_pid();`);
+  try {
+    return await work();
+  } finally {
+    await postgres.psql(`select cron.alter_job(${job}, active := true)`);
+  }
+}
+
 async function benchFlush(): Promise<void> {
   const frames = 100_000;
   const ours: number[] = [];
@@ -395,11 +415,19 @@ async function benchFlush(): Promise<void> {
         await postgres.psql(`
           insert into telemetry.telemetry_staging (device_id, created_at, frame_count, frames)
           select min(r.device_id::text)::uuid, min(r.created_at), count(*),
-                 json_agg(to_jsonb(r) - 'device_id' - 'created_at' - 'request')::text
+                 array_agg(jsonb_populate_record(null::telemetry.frame_values, to_jsonb(r))
+                   order by r.recorded_at)::text
           from bench_private.rows as r
           group by r.request
           order by r.request;`);
-        ours.push((await postgresCpu(drainStaging)) / frames * 1e6);
+        let run: { rows_moved?: number } = {};
+        const cpu = await postgresCpu(async () => {
+          run = JSON.parse(await postgres.psql("select public.flush_telemetry()"));
+        });
+        if (run.rows_moved !== frames) {
+          throw new Error(`the flush moved ${run.rows_moved} of ${frames} frames`);
+        }
+        ours.push(cpu / frames * 1e6);
       }
     }
   }
@@ -517,13 +545,28 @@ function report(): void {
 try {
   if (ONLY.has("parse")) benchParse();
   if (ONLY.has("ingest")) await benchIngest();
-  if (ONLY.has("flush")) await benchFlush();
+  if (ONLY.has("flush")) await withScheduledFlushPaused(benchFlush);
   report();
   if (ONLY.has("sustained") && SUSTAIN_SECONDS > 0) await benchSustained();
   const rss = ONLY.has("rss") ? functionPeakRss() : {};
   if (ONLY.has("rss")) {
     console.log("\npeak RSS of each function process (MiB):");
     for (const [name, mib] of Object.entries(rss)) console.log(`  ${name.padEnd(26)} ${mib}`);
+  }
+  if (ONLY.has("queries")) {
+    progress("queries at 1M and 10M frames (scripts/bench_query.ts)");
+    const queries = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        `${PROJECT_ROOT}/scripts/bench_query.ts`,
+        "--rounds",
+        String(ROUNDS),
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    if (!(await queries.output()).success) console.error("warning: the query benchmark failed");
   }
   await Deno.mkdir(`${PROJECT_ROOT}/.bench`, { recursive: true });
   await Deno.writeTextFile(

@@ -681,7 +681,7 @@ begin
           where exists (select from telemetry.devices as d where d.id = r.device_id)
         )
         select coalesce((select sum(r.frame_count) from refused as r), 0) into v_refused;
-        raise warning 'flush set a staged request aside in telemetry_rejects: %', sqlerrm;
+        raise warning 'flush set a staged request aside in telemetry_rejects: %', left(sqlerrm, 300);
         v_set_aside := v_set_aside + v_refused;
         continue;
       end;

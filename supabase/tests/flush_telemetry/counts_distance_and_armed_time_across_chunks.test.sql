@@ -1,4 +1,4 @@
--- apply_rollups counts distance flown and time armed between consecutive frames of a flight,
+-- The flush counts distance flown and time armed between consecutive frames of a flight,
 -- including the segments that span two flush chunks, skips gaps over 10 s, and keeps one
 -- summary per flight.
 begin;
