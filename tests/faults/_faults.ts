@@ -1,36 +1,12 @@
 /**
- * Faults injected into the running local stack's real processes: a component killed by its
- * recorded pid, PostgreSQL restarted with a fast shutdown, a flush backend terminated, and the
- * stack brought back the way `deno task stack start` brings back whatever is down.
+ * Faults injected into the running local stack's database: PostgreSQL restarted with a fast
+ * shutdown, a flush backend terminated. Processes are killed and brought back with
+ * tests/_stack.ts.
  */
-import { DB_PASSWORD, PORTS, PROJECT_ROOT } from "../../scripts/stack/layout.ts";
+import { DB_PASSWORD, PORTS } from "../../scripts/stack/layout.ts";
 import * as postgres from "../../scripts/stack/postgres.ts";
-import { isAlive, runningPid, waitFor } from "../../scripts/stack/processes.ts";
+import { waitFor } from "../../scripts/stack/processes.ts";
 import { sql } from "../integration/_helpers.ts";
-
-/**
- * Sends a signal to a stack process (e.g. "postgrest") by the pid in .stack/run/ and waits until
- * it is gone. SIGKILL is a crash: no cleanup, connections cut mid-request.
- */
-export async function killComponent(name: string, signal: Deno.Signal = "SIGKILL"): Promise<void> {
-  const pid = runningPid(name);
-  if (pid === null) throw new Error(`${name} is not running`);
-  Deno.kill(pid, signal);
-  await waitFor(() => !isAlive(pid), 10_000, `${name} (pid ${pid}) to end`);
-}
-
-/** Starts whatever part of the stack is down (`deno task stack start`) and waits for it. */
-export async function startStack(): Promise<void> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "stack", "start"],
-    cwd: PROJECT_ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(`deno task stack start failed: ${new TextDecoder().decode(stderr)}`);
-  }
-}
 
 /** Restarts PostgreSQL as `pg_ctl -m fast restart` does: sessions end, committed data stays. */
 export async function restartPostgres(downMs: number): Promise<void> {

@@ -11,7 +11,7 @@ import {
   sendTelemetry,
   sql,
 } from "../integration/_helpers.ts";
-import { killComponent, startStack } from "./_faults.ts";
+import { killComponent, startStack } from "../_stack.ts";
 
 Deno.test("telemetry-parse answers 503 with Retry-After when the database stays unreachable", async () => {
   const device = await createDevice(await createUser());

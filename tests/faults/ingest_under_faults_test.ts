@@ -14,7 +14,8 @@ import {
   sql,
   type TestDevice,
 } from "../integration/_helpers.ts";
-import { killComponent, restartPostgres, startStack, terminateFlushBackends } from "./_faults.ts";
+import { killComponent, startStack } from "../_stack.ts";
+import { restartPostgres, terminateFlushBackends } from "./_faults.ts";
 
 const DEVICES = 4;
 const FRAMES_PER_DEVICE = 5_000;
@@ -104,11 +105,18 @@ async function until(condition: () => boolean, ended: () => boolean, what: strin
   }
 }
 
-/** Flushes until nothing is staged, as pg_cron eventually would. */
-async function flushAll(): Promise<void> {
+/**
+ * Flushes until every frame of the devices that the API shows is in telemetry.telemetry, as
+ * pg_cron eventually would. Reads only the API's view and the final table, not staging.
+ */
+async function flushAll(deviceIds: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const run = JSON.parse(await sql("select public.flush_telemetry()"));
-    if (!run.skipped && run.pending_records === 0) return;
+    await sql("select public.flush_telemetry()");
+    const [flushed, visible] = (await sql(`
+      select (select count(*) from telemetry.telemetry where device_id in (${deviceIds})),
+             (select count(*) from public.telemetry_frames where device_id in (${deviceIds}))`))
+      .split("|");
+    if (flushed === visible) return;
     await sleep(200);
   }
   throw new Error("Staging did not drain");
@@ -154,7 +162,7 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
     await startStack();
   }
 
-  await flushAll();
+  await flushAll(ids);
   const [stored, distinct, altitudes, staged] = (await sql(`
     select count(*), count(distinct (device_id, recorded_at)), coalesce(sum(altitude_m::bigint), 0),
            (select count(*) from public.telemetry_frames where device_id in (${ids}))
