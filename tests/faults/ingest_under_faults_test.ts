@@ -33,6 +33,8 @@ interface Counts {
   batches: number;
   retries503: number;
   retriesNetwork: number;
+  /** Answers replayed from the first try's record: it was stored, but its answer was lost. */
+  replayed: number;
 }
 
 /** Frame i of a device: 10 Hz from `start`, altitude i (a checksum of what was stored). */
@@ -54,6 +56,7 @@ async function sendUntilAcknowledged(
   for (let attempt = 1;; attempt++) {
     let status = 0;
     let text = "";
+    let replayed = false;
     try {
       const response = await callFunction("telemetry-parse", {
         method: "POST",
@@ -67,6 +70,7 @@ async function sendUntilAcknowledged(
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       status = response.status;
+      replayed = response.headers.get("idempotent-replayed") === "true";
       text = await response.text();
     } catch {
       counts.retriesNetwork++;
@@ -74,6 +78,7 @@ async function sendUntilAcknowledged(
     if (status === 200) {
       const answer = JSON.parse(text);
       assertEquals([answer.accepted, answer.rejected], [FRAMES_PER_BATCH, 0], text);
+      if (replayed) counts.replayed++;
       return answer.accepted;
     }
     // Any other answer is a bug: the device would drop the batch or never stop retrying.
@@ -130,7 +135,13 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
   const runId = crypto.randomUUID().slice(0, 8);
   // An hour ago, whole seconds: well inside the accepted timestamp window.
   const start = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-  const counts: Counts = { acknowledged: 0, batches: 0, retries503: 0, retriesNetwork: 0 };
+  const counts: Counts = {
+    acknowledged: 0,
+    batches: 0,
+    retries503: 0,
+    retriesNetwork: 0,
+    replayed: 0,
+  };
   const faults: string[] = [];
 
   let clientEnded = false;
@@ -175,6 +186,7 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
     `\n20k fault run: sent ${TOTAL} frames in ${TOTAL / FRAMES_PER_BATCH} batches; ` +
       `acknowledged ${counts.acknowledged}; stored ${stored}; duplicates ${duplicates}; ` +
       `retries ${retries} (503: ${counts.retries503}, network: ${counts.retriesNetwork}); ` +
+      `replayed answers ${counts.replayed}; ` +
       `faults injected ${faults.length}: ${faults.join("; ")}\n`,
   );
 
