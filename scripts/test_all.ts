@@ -2,8 +2,8 @@
 /**
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
  * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
- * the flush concurrency tests, the end-to-end tests through the gateway and the stack's own
- * start/stop behaviour.
+ * the flush concurrency tests, the end-to-end tests through the gateway, the fault suite and the
+ * stack's own start/stop behaviour.
  * This checkout's stack, when already running, is used as it is and left running (another
  * checkout's stack on the same ports stops the run before anything); otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
@@ -142,12 +142,15 @@ if (stackUp) {
   const scripts = await listFiles("supabase/tests", ".sh");
   if (scripts.length > 0) await proveSuite("flush concurrency", "prove", ["-v", ...scripts]);
   const keys = await loadKeys();
-  await denoSuite("end-to-end", ["task", "--quiet", "test:integration"], {
+  const stackEnv = {
     ...functionEnv(keys),
     SUPABASE_URL: GATEWAY_URL,
     PUBLISHABLE_KEY: keys.publishableKey,
     SECRET_KEY: keys.secretKey,
-  });
+  };
+  await denoSuite("end-to-end", ["task", "--quiet", "test:integration"], stackEnv);
+  // Kills and restarts parts of the stack, and leaves it whole for the suites after it.
+  await denoSuite("faults", ["task", "--quiet", "test:faults"], stackEnv);
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));

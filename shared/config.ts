@@ -21,6 +21,7 @@ export interface Config {
   limits: {
     maxBodyBytes: number;
     maxLines: number;
+    bodyTimeoutMs: number;
     ratePerMinute: number;
     maxRetries: number;
     deviceAuthCacheSeconds: number;
@@ -90,6 +91,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: {
       maxBodyBytes: e.TELEMETRY_MAX_BODY_BYTES,
       maxLines: e.TELEMETRY_MAX_LINES,
+      bodyTimeoutMs: e.TELEMETRY_BODY_TIMEOUT_MS,
       ratePerMinute: e.TELEMETRY_RATE_LIMIT_PER_MINUTE,
       maxRetries: e.TELEMETRY_MAX_RETRIES,
       deviceAuthCacheSeconds: e.DEVICE_AUTH_CACHE_SECONDS,

@@ -14,6 +14,7 @@ const MINIMAL = {
 const DEFAULT_LIMITS: Config["limits"] = {
   maxBodyBytes: 5 * 1024 * 1024,
   maxLines: 10_000,
+  bodyTimeoutMs: 10_000,
   ratePerMinute: 1_200,
   maxRetries: 3,
   deviceAuthCacheSeconds: 60,
@@ -84,6 +85,7 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     ...MINIMAL,
     TELEMETRY_MAX_BODY_BYTES: "1024",
     TELEMETRY_MAX_LINES: "10",
+    TELEMETRY_BODY_TIMEOUT_MS: "250",
     TELEMETRY_RATE_LIMIT_PER_MINUTE: "5",
     TELEMETRY_MAX_RETRIES: "1",
     DEVICE_AUTH_CACHE_SECONDS: "7",
@@ -93,6 +95,7 @@ Deno.test("loadConfig reads every limit from its variable", () => {
   assertEquals(config.limits, {
     maxBodyBytes: 1024,
     maxLines: 10,
+    bodyTimeoutMs: 250,
     ratePerMinute: 5,
     maxRetries: 1,
     deviceAuthCacheSeconds: 7,

@@ -3,6 +3,7 @@
  * line limits. Key:value and NDJSON bodies are parsed line by line as chunks come in; a JSON
  * document is parsed when complete (its size is capped by the byte limit).
  */
+import { readWithin } from "./body_deadline.ts";
 import { HttpError } from "./http.ts";
 import { createStreamParser, type ParseResult } from "./parser.ts";
 
@@ -18,6 +19,8 @@ export const TELEMETRY_CONTENT_TYPES = [
 export interface BodyLimits {
   maxBytes: number;
   maxLines: number;
+  /** The whole body must arrive within this time (408 otherwise); absent: no deadline. */
+  timeoutMs?: number;
 }
 
 /**
@@ -95,8 +98,8 @@ export function checkJsonBodyShape(text: string): void {
 
 /**
  * Reads and parses the body.
- * @throws {HttpError} 413 over the byte or line limit; 400 for application/json that is not an
- *   object or array
+ * @throws {HttpError} 413 over the byte or line limit; 408 when the body is too slow; 400 for
+ *   application/json that is not an object or array
  */
 export async function readTelemetryBody(
   request: Request,
@@ -127,7 +130,9 @@ export async function readTelemetryBody(
   let bytesRead = 0;
   const decoder = new TextDecoder();
   const chunks = async function* (): AsyncGenerator<string> {
-    for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
+    const body = request.body ?? new ReadableStream<Uint8Array>();
+    const timed = limits.timeoutMs === undefined ? body : readWithin(body, limits.timeoutMs);
+    for await (const chunk of timed) {
       bytesRead += chunk.length;
       if (bytesRead > limits.maxBytes) throw tooLarge(limits);
       yield decoder.decode(chunk, { stream: true });

@@ -3,7 +3,8 @@
  * see what the functions cached), and stopping and restarting redis-server to prove the API
  * stays correct without it.
  */
-import { PORTS, PROJECT_ROOT, stackPath } from "../../scripts/stack/layout.ts";
+import { PORTS, stackPath } from "../../scripts/stack/layout.ts";
+import { startStack } from "../_stack.ts";
 import { stackKeys } from "./_helpers.ts";
 
 const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
@@ -35,15 +36,7 @@ export async function stopRedis(): Promise<void> {
 
 /** Starts whatever part of the stack is down (here: redis-server) and waits for it. */
 export async function restartRedis(): Promise<void> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "stack", "start"],
-    cwd: PROJECT_ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(`deno task stack start failed: ${new TextDecoder().decode(stderr)}`);
-  }
+  await startStack();
   if (!(await redisAnswers())) throw new Error("redis-server did not come back");
 }
 

@@ -156,6 +156,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     const parsed = await readTelemetryBody(request, contentType, {
       maxBytes: deps.config.limits.maxBodyBytes,
       maxLines: deps.config.limits.maxLines,
+      timeoutMs: deps.config.limits.bodyTimeoutMs,
     }, receivedAt);
     context.log.frames = parsed.frames.length;
     context.log.rejected = parsed.rejects.length;
