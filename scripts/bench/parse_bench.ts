@@ -61,10 +61,11 @@ function scenario(name: string, build: (i: number, at: string) => Frame, kv: boo
 }
 
 const scenarios = [
-  scenario("realistic NDJSON", realisticFrame, false),
-  scenario("realistic key:value", realisticFrame, true),
-  scenario("full NDJSON", fullFrame, false),
-].filter((s) => options.only === "" || s.name.includes(options.only));
+  ["realistic NDJSON", realisticFrame, false] as const,
+  ["realistic key:value", realisticFrame, true] as const,
+  ["full NDJSON", fullFrame, false] as const,
+].filter(([name]) => options.only === "" || name.includes(options.only))
+  .map(([name, build, kv]) => scenario(name, build, kv));
 
 /**
  * Seconds to parse the body once; when `create` is null, JSON.parse of each frame as an NDJSON
