@@ -90,13 +90,15 @@ export function rejectLine(line: number, raw: string, errors: readonly LineError
  * them all (columns first, in catalogue order), so a frame keeps its values in arrays.
  */
 type Target =
-  | {
-    readonly type: "field";
-    readonly slot: number;
-    readonly name: string;
-    readonly kind: (typeof FIELDS)[number]["kind"];
-  }
+  | FieldTarget
   | { readonly type: "recorded_at" | "flight_id"; readonly slot: number; readonly name: string };
+
+interface FieldTarget {
+  readonly type: "field";
+  readonly slot: number;
+  readonly name: string;
+  readonly kind: (typeof FIELDS)[number]["kind"];
+}
 
 const FIELD_COUNT = FIELDS.length;
 const RECORDED_AT_SLOT = FIELD_COUNT;
@@ -170,6 +172,10 @@ export function buildFrame(
   let extra: Map<string, unknown> | undefined;
   // Unknown keys lower-cased, to the key as sent: duplicates differ only in case.
   let extraSentAs: Map<string, string> | undefined;
+  // The catalogue columns set, as sent; `inOrder` while they come in catalogue order (the usual).
+  const columns: FieldTarget[] = [];
+  let inOrder = true;
+  let lastSlot = -1;
   let count = 0;
   for (let i = 0; i < keys.length; i++) {
     const key = (keys[i] ?? "").trim();
@@ -186,6 +192,9 @@ export function buildFrame(
       sentAs[target.slot] = key;
       if (target.type === "field") {
         slotValues[target.slot] = coerceFieldValue(target.kind, value);
+        inOrder &&= target.slot > lastSlot;
+        lastSlot = target.slot;
+        columns.push(target);
         count++;
       } else if (target.type === "recorded_at") slotValues[target.slot] = value;
       else slotValues[target.slot] = coerceFieldValue("text", value);
@@ -233,10 +242,9 @@ export function buildFrame(
     : formatMicros(ctx.receiveBaseMicros + BigInt(ctx.index));
 
   // In frameRowSchema's key order (catalogue columns, then metadata), as its output had.
+  if (!inOrder) columns.sort((a, b) => a.slot - b.slot);
   const candidate: Record<string, unknown> = {};
-  FIELDS.forEach((spec, slot) => {
-    if (sentAs[slot] !== undefined) candidate[spec.name] = slotValues[slot];
-  });
+  for (const column of columns) candidate[column.name] = slotValues[column.slot];
   candidate["recorded_at"] = recordedAt;
   if (sentAs[FLIGHT_ID_SLOT] !== undefined) candidate["flight_id"] = slotValues[FLIGHT_ID_SLOT];
   candidate["raw_data"] = ctx.raw;
