@@ -28,14 +28,19 @@ function skipWhitespace(text: string, from: number): number {
   return i;
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
 /** Index just past the string literal that starts at `from` (a quote), or -1 if unterminated. */
 function skipString(text: string, from: number): number {
-  let i = from + 1;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c) i += 2;
-    else if (c === 0x22) return i + 1;
-    else i++;
+  // indexOf jumps over the string in native code; a quote ends it unless an odd number of
+  // backslashes (escapes of each other, then of the quote) stands before it.
+  let quote = text.indexOf('"', from + 1);
+  while (quote >= 0) {
+    let before = quote - 1;
+    while (text.charCodeAt(before) === BACKSLASH) before--;
+    if ((quote - 1 - before) % 2 === 0) return quote + 1;
+    quote = text.indexOf('"', quote + 1);
   }
   return -1;
 }
@@ -163,4 +168,30 @@ export function findDuplicateKey(text: string): string | undefined {
     i++;
   }
   return undefined;
+}
+
+/**
+ * How many members the top-level object of a JSON text has, counting repeated keys each time:
+ * the colons at depth 1 outside strings. Equal to the parsed object's key count exactly when no
+ * key repeats, which makes it a cheap screen before {@link findDuplicateKey}.
+ *
+ * @param text Valid JSON text of an object (already accepted by `JSON.parse`).
+ */
+export function countTopLevelKeys(text: string): number {
+  let depth = 0;
+  let count = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = skipString(text, i);
+      if (i < 0) return count;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++; // { [
+    else if (c === 0x7d || c === 0x5d) depth--; // } ]
+    else if (c === 0x3a && depth === 1) count++; // :
+    i++;
+  }
+  return count;
 }

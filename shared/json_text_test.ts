@@ -1,5 +1,10 @@
 import { assertEquals } from "@std/assert";
-import { findDuplicateKey, isCompleteJsonLine, splitJsonArray } from "./json_text.ts";
+import {
+  countTopLevelKeys,
+  findDuplicateKey,
+  isCompleteJsonLine,
+  splitJsonArray,
+} from "./json_text.ts";
 
 function parts(text: string): { elements: string[]; problem?: string } {
   const split = splitJsonArray(text);
@@ -59,5 +64,25 @@ Deno.test("findDuplicateKey finds repeated top-level keys only", async (t) => {
   ];
   for (const [text, expected] of cases) {
     await t.step(text, () => assertEquals(findDuplicateKey(text), expected));
+  }
+});
+
+Deno.test("countTopLevelKeys counts top-level members, repeated ones each time", async (t) => {
+  const cases: ReadonlyArray<readonly [string, number]> = [
+    ["{}", 0],
+    ['{"a":1}', 1],
+    [' { "a" : 1 , "b" : "x:y" } ', 2],
+    ['{"a":1,"a":2}', 2],
+    ['{"a":{"b":1,"c":2},"d":[{"e":1}]}', 2],
+    ['{"a\\\\":"\\\\\\":","b":2}', 2],
+    ['{"a\\":":1}', 1],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => {
+      assertEquals(countTopLevelKeys(text), expected);
+      // For valid JSON, equal to the parsed object's keys exactly when none repeats.
+      const keys = Object.keys(JSON.parse(text)).length;
+      assertEquals(keys === expected, findDuplicateKey(text) === undefined);
+    });
   }
 });

@@ -14,27 +14,32 @@
  *
  * @module
  */
-import { resolveKey } from "./catalogue.ts";
-import { findDuplicateKey, isCompleteJsonLine, splitJsonArray } from "./json_text.ts";
 import {
-  coerceFieldValue,
-  coerceKvExtraValue,
+  buildFrame,
+  type FrameContext,
+  type LineResult,
+  type ParsedFrame,
+  PARSER_VERSION,
+  rejectLine as reject,
+  type TelemetryReject,
+} from "./frame_builder.ts";
+import { resolveKey } from "./catalogue.ts";
+import {
+  countTopLevelKeys,
+  findDuplicateKey,
+  isCompleteJsonLine,
+  splitJsonArray,
+} from "./json_text.ts";
+import {
   type DataSource,
-  isSafeText,
   type LineError,
-  MAX_ERRORS_PER_LINE,
-  MAX_KEY_LENGTH,
   MAX_LINE_LENGTH,
   showValue,
   type TelemetryRow,
-  validateFrame,
 } from "./schemas/frame.ts";
-import { formatMicros, parseTimestamp, receiveTimestamp } from "./timestamp.ts";
 
-export type { DataSource, LineError, TelemetryRow };
-
-/** Version stamped on every row as `parser_version`. */
-export const PARSER_VERSION = "2.0.0";
+export type { DataSource, LineError, LineResult, ParsedFrame, TelemetryReject, TelemetryRow };
+export { PARSER_VERSION };
 
 /** How a body is framed: key:value lines, NDJSON lines, or one JSON document. */
 export type BodyFormat = "kv" | "ndjson" | "json";
@@ -59,30 +64,6 @@ export interface LineOptions extends ParseOptions {
   readonly dataSource?: DataSource;
 }
 
-/** A valid frame and where it came from. */
-export interface ParsedFrame {
-  /** 1-based line number (element index + 1 for a JSON array). */
-  readonly line: number;
-  /** Whether `recorded_at` came from the device (else it is the receive time). */
-  readonly timestamped: boolean;
-  /** The row to send to `ingest_telemetry`. */
-  readonly row: TelemetryRow;
-}
-
-/** A rejected line in the shape `record_telemetry_rejects` takes. */
-export interface TelemetryReject {
-  readonly "line_number": number;
-  /** The line as sent, cut to MAX_LINE_LENGTH, with NUL and invalid Unicode replaced. */
-  readonly "raw_text": string;
-  /** All reasons of the line, joined by "; ". */
-  readonly reason: string;
-}
-
-/** Outcome of one line. */
-export type LineResult =
-  | { readonly ok: true; readonly frame: ParsedFrame }
-  | { readonly ok: false; readonly errors: readonly LineError[]; readonly reject: TelemetryReject };
-
 /** Frames, errors and rejects of a body (or of the part of a stream read so far). */
 export interface ParseResult {
   /** Detected framing, or null while no non-blank line has been seen. */
@@ -90,24 +71,6 @@ export interface ParseResult {
   readonly frames: ParsedFrame[];
   readonly errors: LineError[];
   readonly rejects: TelemetryReject[];
-}
-
-interface FrameContext {
-  readonly line: number;
-  /** Position in the body, the microsecond offset of a receive timestamp. */
-  readonly index: number;
-  readonly raw: string;
-  readonly dataSource: DataSource;
-  readonly kv: boolean;
-  readonly options: ParseOptions;
-}
-
-function reject(line: number, raw: string, errors: readonly LineError[]): LineResult {
-  const shown = errors.slice(0, MAX_ERRORS_PER_LINE);
-  const more = errors.length - shown.length;
-  const reason = shown.map((e) => e.reason).join("; ") + (more > 0 ? `; and ${more} more` : "");
-  const rawText = raw.slice(0, MAX_LINE_LENGTH).replaceAll("\u0000", "\uFFFD").toWellFormed();
-  return { ok: false, errors: shown, reject: { line_number: line, raw_text: rawText, reason } };
 }
 
 function checkRaw(raw: string, line: number, what: string): LineError | undefined {
@@ -120,101 +83,6 @@ function checkRaw(raw: string, line: number, what: string): LineError | undefine
   return undefined;
 }
 
-/**
- * What a key kept in `extra` may look like: a plain identifier, so that it reads the same in
- * JSON, SQL (`extra->>'key'`) and a dashboard, and a stray quote or space is caught, not stored.
- */
-const EXTRA_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function keyError(key: string, line: number): LineError | undefined {
-  if (key === "") return { line, reason: "Key must not be empty" };
-  if (key.length > MAX_KEY_LENGTH) {
-    return { line, reason: `Key ${showValue(key)} is longer than ${MAX_KEY_LENGTH} characters` };
-  }
-  if (!isSafeText(key)) {
-    return { line, reason: `Key ${showValue(key)} contains control characters or invalid Unicode` };
-  }
-  // Assigning "__proto__" to an object sets its prototype instead of a key, losing the value.
-  if (key === "__proto__") return { line, reason: `Key "__proto__" is not allowed` };
-  return undefined;
-}
-
-/** Builds and validates one frame from its key/value pairs: the single pass over a line. */
-function buildFrame(
-  pairs: Iterable<readonly [string, unknown]>,
-  ctx: FrameContext,
-  earlier: readonly LineError[],
-): LineResult {
-  const { line } = ctx;
-  const errors: LineError[] = [...earlier];
-  const candidate: Record<string, unknown> = {};
-  // A Map, so a key such as "__proto__" stays data when turned into an object below.
-  const extra = new Map<string, unknown>();
-  const seen = new Map<string, string>();
-  let values = 0;
-  let timestamp: { readonly value: unknown } | undefined;
-  for (const [sentKey, value] of pairs) {
-    const key = sentKey.trim();
-    const problem = keyError(key, line);
-    if (problem !== undefined) {
-      errors.push(problem);
-      continue;
-    }
-    const target = resolveKey(key);
-    const id = target?.name ?? key.toLowerCase();
-    const first = seen.get(id);
-    if (first !== undefined) {
-      const name = target?.name ?? key;
-      errors.push({
-        line,
-        key: name,
-        reason: `Duplicate key "${name}" (sent as "${first}" and "${key}")`,
-      });
-      continue;
-    }
-    seen.set(id, key);
-    if (target === undefined && !EXTRA_KEY.test(key)) {
-      errors.push({
-        line,
-        key,
-        reason: `Key ${showValue(key)} is not a known field, and a key kept in extra must be a ` +
-          `plain identifier (ASCII letters, digits and _, not starting with a digit)`,
-      });
-    } else if (target === undefined) {
-      extra.set(key, ctx.kv && typeof value === "string" ? coerceKvExtraValue(value) : value);
-      values++;
-    } else if (target.type === "field") {
-      candidate[target.name] = coerceFieldValue(target.spec.kind, value);
-      values++;
-    } else if (target.name === "recorded_at") {
-      timestamp = { value };
-    } else {
-      candidate["flight_id"] = coerceFieldValue("text", value);
-    }
-  }
-  if (values === 0 && errors.length === 0) {
-    errors.push({ line, reason: "Frame has no telemetry values" });
-  }
-  const { receivedAt, receiveBaseMicros } = ctx.options;
-  let recordedAt = receiveBaseMicros === undefined
-    ? receiveTimestamp(receivedAt, ctx.index)
-    : formatMicros(receiveBaseMicros + BigInt(ctx.index));
-  if (timestamp !== undefined) {
-    const parsed = parseTimestamp("recorded_at", timestamp.value, receivedAt);
-    if (parsed.ok) recordedAt = parsed.iso;
-    else errors.push({ line, key: "recorded_at", reason: parsed.reason });
-  }
-  candidate["recorded_at"] = recordedAt;
-  candidate["raw_data"] = ctx.raw;
-  candidate["parser_version"] = PARSER_VERSION;
-  candidate["data_source"] = ctx.dataSource;
-  if (extra.size > 0) candidate["extra"] = Object.fromEntries(extra);
-  const validation = validateFrame(candidate, line);
-  if (!validation.ok) return reject(line, ctx.raw, [...errors, ...validation.errors]);
-  if (errors.length > 0) return reject(line, ctx.raw, errors);
-  return { ok: true, frame: { line, timestamped: timestamp !== undefined, row: validation.row } };
-}
-
 function unquote(value: string): string {
   const first = value.charAt(0);
   if (value.length >= 2 && (first === '"' || first === "'") && value.endsWith(first)) {
@@ -223,8 +91,14 @@ function unquote(value: string): string {
   return value;
 }
 
-function kvPairs(raw: string, line: number, errors: LineError[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
+/** The keys and values of a key:value line, in parallel (as {@link buildFrame} takes them). */
+interface KvPairs {
+  readonly keys: string[];
+  readonly values: string[];
+}
+
+function kvPairs(raw: string, line: number, errors: LineError[]): KvPairs {
+  const pairs: KvPairs = { keys: [], values: [] };
   for (const part of raw.split(",")) {
     const token = part.trim();
     if (token === "") continue;
@@ -235,9 +109,29 @@ function kvPairs(raw: string, line: number, errors: LineError[]): Array<[string,
       errors.push({ line, reason: `Expected key:value, got ${showValue(token)}` });
       continue;
     }
-    pairs.push([token.slice(0, at), unquote(token.slice(at + 1).trim())]);
+    pairs.keys.push(token.slice(0, at));
+    pairs.values.push(unquote(token.slice(at + 1).trim()));
   }
   return pairs;
+}
+
+function frameContext(
+  line: number,
+  raw: string,
+  dataSource: DataSource,
+  kv: boolean,
+  options: ParseOptions,
+  index = line - 1,
+): FrameContext {
+  return {
+    line,
+    index,
+    raw,
+    dataSource,
+    kv,
+    receivedAt: options.receivedAt,
+    receiveBaseMicros: options.receiveBaseMicros,
+  };
 }
 
 function describeJson(value: unknown): string {
@@ -269,14 +163,17 @@ function parseJsonFrame(
       reason: `Expected a JSON object, got ${describeJson(value)}`,
     }]);
   }
-  const duplicate = findDuplicateKey(raw);
-  const earlier: LineError[] = duplicate === undefined ? [] : [{
+  const keys = Object.keys(value);
+  // JSON.parse keeps the last of repeated keys: the text holds more keys than the object then.
+  // Counting them is a cheap scan; finding which one repeats is left to that rare case.
+  const duplicate = countTopLevelKeys(raw) === keys.length ? undefined : findDuplicateKey(raw);
+  const errors: LineError[] = duplicate === undefined ? [] : [{
     line,
     key: resolveKey(duplicate)?.name ?? duplicate,
     reason: `Duplicate key ${showValue(duplicate)} in the JSON object`,
   }];
-  const ctx = { line, index, raw, dataSource, kv: false, options };
-  return buildFrame(Object.entries(value), ctx, earlier);
+  const ctx = frameContext(line, raw, dataSource, false, options, index);
+  return buildFrame(keys, Object.values(value), ctx, errors);
 }
 
 /**
@@ -321,15 +218,8 @@ export function parseLine(
   if (rawProblem !== undefined) return reject(lineNumber, raw, [rawProblem]);
   const errors: LineError[] = [];
   const pairs = kvPairs(raw, lineNumber, errors);
-  const ctx = {
-    line: lineNumber,
-    index: lineNumber - 1,
-    raw,
-    dataSource,
-    kv: true,
-    options,
-  };
-  return buildFrame(pairs, ctx, errors);
+  const ctx = frameContext(lineNumber, raw, dataSource, true, options);
+  return buildFrame(pairs.keys, pairs.values, ctx, errors);
 }
 
 function emptyResult(format: BodyFormat | null): ParseResult {
@@ -398,6 +288,9 @@ export function createStreamParser(options: ParseOptions): StreamParser {
   let jsonLines = 0;
   let heldLine: { readonly text: string; readonly number: number } | undefined;
   const docChunks: string[] = [];
+  // Built once, not per line.
+  const kvOptions: LineOptions = { ...options, format: "kv" };
+  const ndjsonOptions: LineOptions = { ...options, format: "ndjson" };
 
   const parseHeld = (result: ParseResult, dataSource: DataSource): void => {
     if (heldLine === undefined) return;
@@ -417,13 +310,13 @@ export function createStreamParser(options: ParseOptions): StreamParser {
         return;
       }
     }
-    if (format === "kv") add(result, parseLine(text, lineNumber, { ...options, format }));
+    if (format === "kv") add(result, parseLine(text, lineNumber, kvOptions));
     if (format !== "ndjson" || text.trim() === "") return;
     jsonLines++;
     if (jsonLines === 1) heldLine = { text, number: lineNumber };
     else {
       parseHeld(result, "ndjson");
-      add(result, parseLine(text, lineNumber, { ...options, format }));
+      add(result, parseLine(text, lineNumber, ndjsonOptions));
     }
   };
 

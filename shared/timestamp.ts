@@ -21,7 +21,7 @@ export const MIN_RECORDED_AT = "2000-01-01T00:00:00Z";
 /** How far past the receive time a device timestamp may be (clock skew), in milliseconds. */
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 
-const MIN_MICROS = BigInt(Date.parse(MIN_RECORDED_AT)) * 1000n;
+const MIN_MILLIS = Date.parse(MIN_RECORDED_AT);
 
 const EPOCH_PATTERN = /^(\d{1,20})(?:\.(\d+))?$/;
 const ISO_PATTERN =
@@ -33,16 +33,48 @@ export type TimestampResult =
   | { readonly ok: false; readonly reason: string };
 
 /**
+ * An instant as whole milliseconds since the epoch plus the microseconds past them (0-999): both
+ * exact as numbers, where microseconds since the epoch alone would pass 2^53.
+ */
+interface Instant {
+  readonly millis: number;
+  readonly micros: number;
+}
+
+/** 10000-01-01T00:00:00Z: below it, and from the epoch on, toISOString has 24 characters. */
+const YEAR_10000_MS = 253_402_300_800_000;
+
+// Frames come many to a second (and a request's receive times share one), while toISOString is
+// most of the cost of formatting one: the text of the last second formatted is kept.
+let lastSecond = NaN;
+let lastSecondText = "";
+
+function pad3(value: number): string {
+  return value < 10 ? `00${value}` : value < 100 ? `0${value}` : `${value}`;
+}
+
+function formatInstant(millis: number, micros: number): string {
+  if (!(millis >= 0 && millis < YEAR_10000_MS)) {
+    return `${new Date(millis).toISOString().slice(0, 23)}${pad3(micros)}Z`;
+  }
+  const second = Math.floor(millis / 1000);
+  if (second !== lastSecond) {
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 20); // up to the "."
+    lastSecond = second;
+  }
+  return `${lastSecondText}${pad3(millis - second * 1000)}${pad3(micros)}Z`;
+}
+
+/**
  * Formats microseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
  *
  * @param micros Non-negative microseconds since 1970-01-01T00:00:00Z, before year 10000.
  * @returns The ISO 8601 string in UTC with six fractional digits.
  */
 export function formatMicros(micros: bigint): string {
-  const millis = micros / 1000n;
-  const rest = micros % 1000n;
-  const iso = new Date(Number(millis)).toISOString();
-  return `${iso.slice(0, 23)}${rest.toString().padStart(3, "0")}Z`;
+  if (micros >= 0n) return formatInstant(Number(micros / 1000n), Number(micros % 1000n));
+  const iso = new Date(Number(micros / 1000n)).toISOString();
+  return `${iso.slice(0, 23)}${(micros % 1000n).toString().padStart(3, "0")}Z`;
 }
 
 /**
@@ -55,38 +87,50 @@ export function formatMicros(micros: bigint): string {
  * @param index Position of the frame in the body (0-based line or element index).
  */
 export function receiveTimestamp(receivedAt: Date, index: number): string {
-  return formatMicros(BigInt(receivedAt.getTime()) * 1000n + BigInt(index));
+  if (!Number.isSafeInteger(index) || index < 0) {
+    return formatMicros(BigInt(receivedAt.getTime()) * 1000n + BigInt(index));
+  }
+  return formatInstant(receivedAt.getTime() + Math.floor(index / 1000), index % 1000);
 }
 
-function fractionMicros(digits: string | undefined, scale: number): bigint {
-  if (digits === undefined || scale === 0) return 0n;
-  return BigInt(digits.slice(0, scale).padEnd(scale, "0"));
+/** The first `scale` fraction digits (padded with zeros) as an integer. */
+function fractionDigits(digits: string | undefined, scale: number): number {
+  if (digits === undefined || scale === 0) return 0;
+  return Number(digits.slice(0, scale).padEnd(scale, "0"));
 }
 
-function epochMicros(text: string): bigint | string {
+function epochInstant(text: string): Instant | string {
   const match = EPOCH_PATTERN.exec(text);
   if (match === null) return "is not an ISO 8601 time or epoch number";
+  // Up to 20 digits: BigInt, as 1e17 microseconds are past the exact range of a number.
   const whole = BigInt(match[1] ?? "0");
   const fraction = match[2];
-  if (whole < 100_000_000_000n) return whole * 1_000_000n + fractionMicros(fraction, 6);
-  if (whole < 100_000_000_000_000n) return whole * 1000n + fractionMicros(fraction, 3);
-  if (whole < 100_000_000_000_000_000n) return whole;
-  return "is too large for epoch seconds, milliseconds or microseconds";
+  let micros: bigint;
+  if (whole < 100_000_000_000n) {
+    micros = whole * 1_000_000n + BigInt(fractionDigits(fraction, 6));
+  } else if (whole < 100_000_000_000_000n) {
+    micros = whole * 1000n + BigInt(fractionDigits(fraction, 3));
+  } else if (whole < 100_000_000_000_000_000n) micros = whole;
+  else return "is too large for epoch seconds, milliseconds or microseconds";
+  return { millis: Number(micros / 1000n), micros: Number(micros % 1000n) };
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month !== 2) return DAYS_IN_MONTH[month - 1] ?? 0;
+  // Date.UTC reads years 0-99 as 1900-1999; their leap years are judged as it judges them.
+  const y = year < 100 ? year + 1900 : year;
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
 }
 
-function isoMicros(match: RegExpExecArray): bigint | string {
-  const [year, month, day, hour, minute] = [1, 2, 3, 4, 5].map((i) => Number(match[i]));
+function isoInstant(match: RegExpExecArray): Instant | string {
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const hour = Number(match[4]);
+  const minute = Number(match[5]);
   const second = Number(match[6] ?? "0");
-  if (
-    year === undefined || month === undefined || day === undefined || hour === undefined ||
-    minute === undefined
-  ) {
-    return "is not a valid ISO 8601 time";
-  }
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
     return "has an invalid date";
   }
@@ -99,7 +143,8 @@ function isoMicros(match: RegExpExecArray): bigint | string {
     offsetMinutes = (match[9] === "-" ? -1 : 1) * (hours * 60 + minutes);
   }
   const millis = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
-  return BigInt(millis) * 1000n + fractionMicros(match[7], 6);
+  const fraction = fractionDigits(match[7], 6);
+  return { millis: millis + Math.floor(fraction / 1000), micros: fraction % 1000 };
 }
 
 function show(value: string | number): string {
@@ -123,12 +168,15 @@ export function parseTimestamp(key: string, value: unknown, receivedAt: Date): T
   }
   const text = typeof value === "number" ? String(value) : value.trim();
   const iso = ISO_PATTERN.exec(text);
-  const micros = iso === null ? epochMicros(text) : isoMicros(iso);
-  if (typeof micros === "string") {
-    return { ok: false, reason: `"${key}" ${micros}, got ${show(value)}` };
+  const instant = iso === null ? epochInstant(text) : isoInstant(iso);
+  if (typeof instant === "string") {
+    return { ok: false, reason: `"${key}" ${instant}, got ${show(value)}` };
   }
-  const maxMicros = BigInt(receivedAt.getTime() + MAX_FUTURE_SKEW_MS) * 1000n;
-  if (micros < MIN_MICROS || micros > maxMicros) {
+  const maxMillis = receivedAt.getTime() + MAX_FUTURE_SKEW_MS;
+  if (
+    instant.millis < MIN_MILLIS || instant.millis > maxMillis ||
+    (instant.millis === maxMillis && instant.micros > 0)
+  ) {
     return {
       ok: false,
       reason: `"${key}" must be between ${MIN_RECORDED_AT} and one day after receipt, got ${
@@ -136,5 +184,5 @@ export function parseTimestamp(key: string, value: unknown, receivedAt: Date): T
       }`,
     };
   }
-  return { ok: true, iso: formatMicros(micros) };
+  return { ok: true, iso: formatInstant(instant.millis, instant.micros) };
 }

@@ -37,7 +37,8 @@ export const STRICT_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const TRUE_WORDS = new Set(["1", "true", "yes"]);
 const FALSE_WORDS = new Set(["0", "false", "no"]);
-const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+/** A `recorded_at` as the parser writes it: UTC with six fractional digits. */
+export const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 /** Whether a string can be stored in Postgres text/jsonb and shown safely: no controls, well-formed. */
 export function isSafeText(text: string): boolean {
@@ -74,7 +75,11 @@ const fieldShape = Object.fromEntries(
   FIELDS.map((spec) => [spec.name, fieldSchema(spec).optional()]),
 ) as FieldShape;
 
-function isSafeNestedJson(value: unknown): boolean {
+/**
+ * Whether a nested value kept in `extra` (an object or array) can be stored as sent: small, and
+ * with nothing jsonb refuses or code copying it would lose.
+ */
+export function isSafeNestedJson(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   const json = JSON.stringify(value);
   // JSON.stringify escapes lone surrogates as \udxxx, which jsonb refuses, as it does \u0000;
