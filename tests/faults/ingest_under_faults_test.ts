@@ -35,6 +35,8 @@ interface Counts {
   retriesNetwork: number;
   /** Answers replayed from the first try's record: it was stored, but its answer was lost. */
   replayed: number;
+  /** Acknowledged batches sent again on purpose, as after a lost answer. */
+  repeated: number;
 }
 
 /** Frame i of a device: 10 Hz from `start`, altitude i (a checksum of what was stored). */
@@ -96,6 +98,11 @@ async function sendDevice(device: TestDevice, start: number, runId: string, coun
     const accepted = await sendUntilAcknowledged(device, batchBody(start, first), key, counts);
     counts.acknowledged += accepted;
     counts.batches++;
+    // Every tenth batch again, as a device does whose answer was lost: a replay, stored nothing.
+    if ((first / FRAMES_PER_BATCH) % 10 === 9) {
+      await sendUntilAcknowledged(device, batchBody(start, first), key, counts);
+      counts.repeated++;
+    }
     await sleep(PACE_MS);
   }
 }
@@ -141,8 +148,15 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
     retries503: 0,
     retriesNetwork: 0,
     replayed: 0,
+    repeated: 0,
   };
   const faults: string[] = [];
+  // Frames the flush drops as already stored: a retry staged twice would show here, while the
+  // table's unique key keeps the stored count right whatever happens.
+  const droppedDuplicates = async () =>
+    Number(await sql("select coalesce(sum(duplicates_dropped), 0) from telemetry.flush_runs"));
+  await flushAll(ids);
+  const droppedBefore = await droppedDuplicates();
 
   let clientEnded = false;
   const client = Promise.all(devices.map((device) => sendDevice(device, start, runId, counts)))
@@ -180,13 +194,15 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
     from telemetry.telemetry
     where device_id in (${ids})`)).split("|").map(Number);
   const duplicates = (stored ?? 0) - (distinct ?? 0);
+  const stagedTwice = (await droppedDuplicates()) - droppedBefore;
   const retries = counts.retries503 + counts.retriesNetwork;
   // deno-lint-ignore no-console -- the suite's figures, asked for in its output
   console.log(
     `\n20k fault run: sent ${TOTAL} frames in ${TOTAL / FRAMES_PER_BATCH} batches; ` +
       `acknowledged ${counts.acknowledged}; stored ${stored}; duplicates ${duplicates}; ` +
+      `staged twice ${stagedTwice}; ` +
       `retries ${retries} (503: ${counts.retries503}, network: ${counts.retriesNetwork}); ` +
-      `replayed answers ${counts.replayed}; ` +
+      `batches sent again ${counts.repeated}, replayed answers ${counts.replayed}; ` +
       `faults injected ${faults.length}: ${faults.join("; ")}\n`,
   );
 
@@ -194,6 +210,11 @@ Deno.test("telemetry-parse stores every acknowledged frame exactly once through 
   assertEquals(counts.acknowledged, TOTAL);
   assertEquals(stored, counts.acknowledged, "frames stored == frames acknowledged");
   assertEquals(duplicates, 0);
+  assertEquals(stagedTwice, 0, "no retry was staged twice (the idempotency key held)");
+  assert(
+    counts.repeated > 0 && counts.replayed >= counts.repeated,
+    "every repeated batch was a replay",
+  );
   assertEquals(staged, stored, "after the flush, the API's view shows exactly what was flushed");
   // Each device's altitudes are 0..4999 once each.
   assertEquals(altitudes, DEVICES * (FRAMES_PER_DEVICE * (FRAMES_PER_DEVICE - 1)) / 2);
