@@ -1,34 +1,82 @@
 import { assertEquals } from "@std/assert";
-import { compareEventIds, parseEventId, streamEntries } from "./live_feed.ts";
+import { chunkFrames, compareEventIds, parseEventId, streamEntries } from "./live_feed.ts";
 
-Deno.test("parseEventId accepts stream ids and refuses anything else", () => {
-  assertEquals(parseEventId("1796101940648-12"), [1796101940648n, 12n]);
-  assertEquals(parseEventId("0-0"), [0n, 0n]);
-  for (const bad of ["", "12", "1-2-3", "-1-0", "a-1", "1-1 ", "1234567890123456-0"]) {
+Deno.test("parseEventId accepts frame and entry ids and refuses anything else", () => {
+  assertEquals(parseEventId("1796101940648-12/3"), {
+    entry: [1796101940648n, 12n],
+    entryId: "1796101940648-12",
+    index: 3,
+  });
+  assertEquals(parseEventId("0-0"), { entry: [0n, 0n], entryId: "0-0", index: null });
+  for (
+    const bad of ["", "12", "1-2-3", "-1-0", "a-1", "1-1 ", "1234567890123456-0", "1-0/", "1-0/a"]
+  ) {
     assertEquals(parseEventId(bad), null, bad);
   }
+  assertEquals(parseEventId("1-0/12345"), null);
 });
 
-Deno.test("compareEventIds orders by milliseconds, then sequence", () => {
+Deno.test("compareEventIds orders by entry, then index, the whole entry last", () => {
   assertEquals(compareEventIds("2-0", "10-0"), -1);
   assertEquals(compareEventIds("10-3", "10-12"), -1);
   assertEquals(compareEventIds("10-12", "10-12"), 0);
   assertEquals(compareEventIds("11-0", "10-99"), 1);
+  assertEquals(compareEventIds("10-0/2", "10-0/10"), -1);
+  assertEquals(compareEventIds("10-0/49", "10-0"), -1);
+  assertEquals(compareEventIds("10-0", "10-1/0"), -1);
+  assertEquals(compareEventIds("10-1/0", "10-0/49"), 1);
 });
 
-Deno.test("streamEntries reads ids, flights and frames from a raw XRANGE reply", () => {
+Deno.test("chunkFrames splits a request into entries of at most the chunk size, newest last", () => {
+  const frames = Array.from({ length: 5 }, (_, i) => ({
+    roll_degrees: i,
+    ...(i < 3 ? { flight_id: "a\nb" } : {}),
+  }));
+  const chunks = chunkFrames("d1", frames, 2);
+  assertEquals(chunks.length, 3);
+  assertEquals(chunks.map((chunk) => chunk.frames.split("\n").length), [2, 2, 1]);
+  assertEquals(chunks[2]?.frames, '{"device_id":"d1","roll_degrees":4}');
+  assertEquals(chunks.map((chunk) => JSON.parse(chunk.flights)), [
+    ["a\nb", "a\nb"],
+    ["a\nb", null],
+    [null],
+  ]);
+  assertEquals(chunkFrames("d1", []), []);
+});
+
+Deno.test("streamEntries gives each frame of an entry its own id, flight and text", () => {
+  const [first, second] = chunkFrames("d1", [
+    { roll_degrees: 1, flight_id: "f1" },
+    { roll_degrees: 2 },
+  ], 1);
   assertEquals(
     streamEntries([
-      ["1-0", ["flight", "f1", "frame", '{"a":1}']],
-      ["1-1", ["flight", "", "frame", '{"a":2}']],
-      ["1-2", ["frame"]],
-      ["1-3", ["flight", "frame", "frame", '{"a":3}']],
+      ["1-0", ["frames", '{"a":1}\n{"a":2}', "flights", '["f1",null]']],
+      ["1-1", ["frames", first!.frames, "flights", first!.flights]],
+      ["1-2", ["flights", "[]"]],
+      ["1-3", ["flights", "not json", "frames", second!.frames]],
       "junk",
     ]),
     [
-      { id: "1-0", flightId: "f1", data: '{"a":1}' },
-      { id: "1-1", flightId: null, data: '{"a":2}' },
-      { id: "1-3", flightId: "frame", data: '{"a":3}' },
+      {
+        id: "1-0",
+        frames: [
+          { id: "1-0/0", flightId: "f1", data: '{"a":1}' },
+          { id: "1-0/1", flightId: null, data: '{"a":2}' },
+        ],
+      },
+      {
+        id: "1-1",
+        frames: [{
+          id: "1-1/0",
+          flightId: "f1",
+          data: '{"device_id":"d1","roll_degrees":1,"flight_id":"f1"}',
+        }],
+      },
+      {
+        id: "1-3",
+        frames: [{ id: "1-3/0", flightId: null, data: '{"device_id":"d1","roll_degrees":2}' }],
+      },
     ],
   );
   assertEquals(streamEntries(null), []);

@@ -83,9 +83,16 @@ async function openStream(
   return { response, reader };
 }
 
-async function streamIds(device: TestDevice): Promise<string[]> {
-  const entries = await redis("XRANGE", liveStreamKey(device.id), "-", "+") as [string, unknown][];
-  return entries.map(([id]) => id);
+/** The ids of the device's stream entries, once `count` of them are there. */
+async function streamIds(device: TestDevice, count: number): Promise<string[]> {
+  let ids: string[] = [];
+  for (let attempt = 0; attempt < 40 && ids.length < count; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const entries = await redis("XRANGE", liveStreamKey(device.id), "-", "+") as [string][];
+    ids = entries.map(([id]) => id);
+  }
+  assertEquals(ids.length, count);
+  return ids;
 }
 
 Deno.test("telemetry-live sends a frame within 1 s of its acknowledgement", async () => {
@@ -98,7 +105,7 @@ Deno.test("telemetry-live sends a frame within 1 s of its acknowledgement", asyn
   const event = await reader.nextEvent();
   const latencyMs = event!.at - acknowledged;
   assertEquals(event?.event, "frame");
-  assertMatch(event?.id ?? "", /^\d+-\d+$/);
+  assertMatch(event?.id ?? "", /^\d+-\d+\/0$/);
   const frame = JSON.parse(event!.data!);
   assertEquals(
     [frame.device_id, frame.roll_degrees, frame.altitude_m, frame.flight_id],
@@ -110,7 +117,7 @@ Deno.test("telemetry-live sends a frame within 1 s of its acknowledgement", asyn
   await reader["reader"].cancel();
 });
 
-Deno.test("telemetry-live resumes after Last-Event-ID without a gap, filtered by flight", async () => {
+Deno.test("telemetry-live resumes in the middle of an entry without a gap, filtered by flight", async () => {
   const device = await createDevice(await createUser());
   const body = [
     "roll:1,flight_id:a,ts:2026-11-26T10:00:00Z",
@@ -119,26 +126,58 @@ Deno.test("telemetry-live resumes after Last-Event-ID without a gap, filtered by
     "roll:4,flight_id:a,ts:2026-11-26T10:00:03Z",
   ].join("\n");
   assertEquals((await jsonOf(await sendTelemetry(device, body))).status, 200);
-  let ids: string[] = [];
-  for (let attempt = 0; attempt < 20 && ids.length < 4; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    ids = await streamIds(device);
-  }
-  assertEquals(ids.length, 4);
+  // One request, one entry: its frames are events <entry>/0 .. <entry>/3.
+  const [entry] = await streamIds(device, 1);
 
   const { reader } = await openStream(
     device.owner.token,
     { device_id: device.id, flight_id: "a", duration: "1" },
-    { "last-event-id": ids[0]! },
+    { "last-event-id": `${entry}/0` },
   );
   const events = await reader.rest();
   assertEquals(events.map((event) => [event.event, event.id]), [
-    ["frame", ids[2]],
-    ["frame", ids[3]],
-    ["end", ids[3]],
+    ["frame", `${entry}/2`],
+    ["frame", `${entry}/3`],
+    ["end", entry],
   ]);
   assertEquals(events.slice(0, 2).map((event) => JSON.parse(event.data!).roll_degrees), [3, 4]);
   assertEquals(events[2]?.retry, "1000");
+});
+
+Deno.test("telemetry-live sends each frame of a multi-entry request as its own event", async () => {
+  const device = await createDevice(await createUser());
+  const lines = Array.from(
+    { length: 120 },
+    (_, i) =>
+      `roll:${i},ts:2026-11-26T10:${String(Math.floor(i / 60)).padStart(2, "0")}:${
+        String(i % 60).padStart(2, "0")
+      }Z`,
+  );
+  assertEquals((await jsonOf(await sendTelemetry(device, lines.join("\n")))).status, 200);
+  // 120 frames in entries of at most 50, newest last.
+  const entries = await streamIds(device, 3);
+  const expected = [50, 50, 20].flatMap((size, entry) =>
+    Array.from({ length: size }, (_, index) => `${entries[entry]}/${index}`)
+  );
+
+  const all = await (await openStream(
+    device.owner.token,
+    { device_id: device.id, duration: "1" },
+    { "last-event-id": "0-0" },
+  )).reader.rest();
+  assertEquals(all.map((event) => event.id), [...expected, entries[2]]);
+  assertEquals(all.slice(0, -1).map((event) => JSON.parse(event.data!).roll_degrees), [
+    ...lines.keys(),
+  ]);
+
+  // Resuming after an entry's last frame starts at the next entry's first.
+  const resumed = await (await openStream(
+    device.owner.token,
+    { device_id: device.id, duration: "1" },
+    { "last-event-id": `${entries[0]}/49` },
+  )).reader.rest();
+  assertEquals(resumed.map((event) => event.id), [...expected.slice(50), entries[2]]);
+  assertEquals(JSON.parse(resumed[0]!.data!).roll_degrees, 50);
 });
 
 Deno.test("telemetry-live names a gap when Redis no longer holds the frames after the id", async () => {
@@ -189,6 +228,7 @@ Deno.test("telemetry-live answers 401 without a token and 400 naming bad input",
     [{ device_id: "nope" }, {}, "device_id"],
     [{ device_id: device.id, duration: "0" }, {}, "duration"],
     [{ device_id: device.id }, { "last-event-id": "42" }, "Last-Event-ID"],
+    [{ device_id: device.id }, { "last-event-id": "1796101940648-0/x" }, "Last-Event-ID"],
   ];
   for (const [query, extra, parameter] of cases) {
     const { status, body } = await jsonOf(

@@ -6,7 +6,13 @@
 import { assertEquals } from "@std/assert";
 import { Redis } from "@upstash/redis";
 import { createUpstashCache } from "../../shared/cache.ts";
-import { createLiveFeed, LIVE_STREAM_MAX_ENTRIES, type LiveEntry } from "../../shared/live_feed.ts";
+import {
+  createLiveFeed,
+  LIVE_STREAM_MAX_ENTRIES,
+  type LiveEntry,
+  liveStreamKey,
+  streamEntries,
+} from "../../shared/live_feed.ts";
 import { createMemoryLogger } from "../../shared/log.ts";
 import { PORTS } from "../../scripts/stack/layout.ts";
 import { stackKeys } from "./_helpers.ts";
@@ -59,37 +65,65 @@ Deno.test("upstash endpoint refuses a wrong token on every path", async () => {
   }
 });
 
-Deno.test("upstash endpoint serves the live feed's XADD, XRANGE, XREVRANGE and EVAL", async () => {
+Deno.test("upstash endpoint serves the live feed's XADD, XTRIM, XRANGE, XREVRANGE and EVAL", async () => {
   const logger = createMemoryLogger();
-  const feed = createLiveFeed(
-    { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
-    logger,
-  );
+  const token = (await stackKeys()).upstashToken;
+  const feed = createLiveFeed({ url: UPSTASH_URL, token }, logger);
+  const redis = new Redis({ url: UPSTASH_URL, token, automaticDeserialization: false });
   const deviceId = crypto.randomUUID();
+  const key = liveStreamKey(deviceId);
   assertEquals(await feed.newestId(deviceId), "0-0");
   assertEquals(await feed.hasGapAfter(deviceId, "1-0"), true);
-  // More than the cap, in two requests: the stream is trimmed, so the oldest ids are a gap.
-  const frames = (from: number) =>
-    Array.from({ length: 600 }, (_, i) => ({ roll_degrees: from + i, flight_id: "é✈" }));
-  feed.publish([{ deviceId, frames: frames(0) }]);
-  let first: string | undefined;
-  for (let attempt = 0; attempt < 50 && !first; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    first = (await feed.readAfter(deviceId, "0-0", 1))[0]?.id;
-  }
-  feed.publish([{ deviceId, frames: frames(600) }]);
+
+  // An entry older than the window, then one request of 120 frames: three entries, and the
+  // request's time trim removes the old one.
+  await redis.xadd(key, "1700000000000-0", { frames: '{"old":1}', flights: "[null]" });
+  const frames = Array.from({ length: 120 }, (_, i) => ({ roll_degrees: i, flight_id: "é✈" }));
+  feed.publish([{ deviceId, frames }]);
   let held: LiveEntry[] = [];
+  for (let attempt = 0; attempt < 50 && held.length < 3; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    held = await feed.readAfter(deviceId, "0-0", 100);
+  }
+  const [first, second, third] = held;
+  assertEquals(held.map((entry) => entry.frames.length), [50, 50, 20]);
+  const rolls = (entries: LiveEntry[]) =>
+    entries.flatMap((entry) => entry.frames.map((frame) => JSON.parse(frame.data).roll_degrees));
+  assertEquals(rolls(held), frames.map((frame) => frame.roll_degrees));
+  assertEquals(second!.frames[7], {
+    id: `${second!.id}/7`,
+    flightId: "é✈",
+    data: JSON.stringify({ device_id: deviceId, roll_degrees: 57, flight_id: "é✈" }),
+  });
+  assertEquals(await feed.newestId(deviceId), third!.id);
+
+  // Resuming after a frame: the rest of its entry, then the next ones; after an entry's last
+  // frame, the next entry.
+  const afterTen = await feed.readAfter(deviceId, `${second!.id}/10`, 100);
+  assertEquals(afterTen.map((entry) => entry.id), [second!.id, third!.id]);
+  assertEquals(afterTen[0]!.frames[0]!.id, `${second!.id}/11`);
+  assertEquals(rolls(afterTen), frames.slice(61).map((frame) => frame.roll_degrees));
+  const afterLast = await feed.readAfter(deviceId, `${first!.id}/49`, 100);
+  assertEquals(afterLast.map((entry) => entry.id), [second!.id, third!.id]);
+  assertEquals(await feed.readAfter(deviceId, `${third!.id}/19`, 100), []);
+  assertEquals(await feed.hasGapAfter(deviceId, "1700000000000-0/0"), true);
+  assertEquals(await feed.hasGapAfter(deviceId, `${first!.id}/3`), false);
+
+  // More one-frame requests than the cap: the stream is trimmed by entries.
+  feed.publish(
+    Array.from({ length: 1200 }, (_, i) => ({ deviceId, frames: [{ roll_degrees: i }] })),
+  );
+  let newest = "";
   for (let attempt = 0; attempt < 50; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    held = await feed.readAfter(deviceId, "0-0", 2000);
-    if (JSON.parse(held.at(-1)?.data ?? "{}").roll_degrees === 1199) break;
+    const [tail] = streamEntries(await redis.xrevrange(key, "+", "-", 1));
+    newest = tail?.id ?? "";
+    if (JSON.parse(tail?.frames[0]?.data ?? "{}").roll_degrees === 1199) break;
   }
-  const newest = await feed.newestId(deviceId);
-  assertEquals(held.length >= LIVE_STREAM_MAX_ENTRIES, true);
-  assertEquals(held.length < 1200, true);
-  assertEquals(held.at(-1)?.id, newest);
-  assertEquals(held[0]?.flightId, "é✈");
-  assertEquals(await feed.hasGapAfter(deviceId, first!), true);
+  const length = await redis.xlen(key);
+  assertEquals(length >= LIVE_STREAM_MAX_ENTRIES && length < 1200, true, `length ${length}`);
+  assertEquals(await feed.hasGapAfter(deviceId, `${first!.id}/3`), true);
   assertEquals(await feed.hasGapAfter(deviceId, newest), false);
   assertEquals(logger.lines, []);
+  await redis.del(key);
 });

@@ -16,13 +16,13 @@ export interface LiveTiming {
 
 export const DEFAULT_TIMING: LiveTiming = { pollMs: 250, heartbeatMs: 15_000, retryMs: 1_000 };
 
-/** Entries read per Redis call; a full page is followed at once by the next. */
-const PAGE = 100;
+/** Entries (of up to 50 frames) read per Redis call; a full page is followed at once by the next. */
+const PAGE = 20;
 
 export interface LiveStreamRequest {
   deviceId: string;
   flightId: string | null;
-  /** The client's Last-Event-ID, already checked to be a stream id. */
+  /** The client's Last-Event-ID, already checked to be one of our event ids. */
   lastEventId: string | null;
   seconds: number;
   signal: AbortSignal;
@@ -90,9 +90,12 @@ async function pump(
   while (Date.now() < deadline && !request.signal.aborted) {
     const entries = await feed.readAfter(request.deviceId, cursor, PAGE);
     for (const entry of entries) {
+      for (const frame of entry.frames) {
+        if (request.flightId !== null && frame.flightId !== request.flightId) continue;
+        write(sseEvent({ id: frame.id, event: "frame", data: frame.data }));
+      }
+      // The bare entry id: every frame of this entry has been sent (or skipped).
       cursor = entry.id;
-      if (request.flightId !== null && entry.flightId !== request.flightId) continue;
-      write(sseEvent({ id: entry.id, event: "frame", data: entry.data }));
     }
     if (entries.length === PAGE) continue;
     if (Date.now() - lastWrite() >= timing.heartbeatMs) write(sseComment("heartbeat"));

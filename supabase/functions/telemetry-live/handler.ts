@@ -4,7 +4,8 @@
  * device's Redis stream, which ingest fills after each commit; Postgres is asked once per stream,
  * whether the caller may see the device (RLS), never polled.
  *
- * Events: `frame` (id = the stream id, data = the frame with the query's field names), `gap`
+ * Events: `frame` (id = `<stream entry id>/<index in entry>`, data = the frame with the query's
+ * field names), `gap`
  * (a resume whose frames Redis no longer holds), `unavailable` (Redis down; retry later) and
  * `end` after `duration` seconds (default and most 120, under the hosted 150 s wall clock),
  * with `retry:` so the client reconnects with Last-Event-ID. Tokens travel in headers only.
@@ -62,7 +63,7 @@ export function createLiveHandler(
     if (lastEventId !== null && parseEventId(lastEventId) === null) {
       problems.push({
         parameter: "Last-Event-ID",
-        message: `must be an event id of this stream such as 1796101940648-0, got "${
+        message: `must be an event id of this stream such as 1796101940648-0/3, got "${
           lastEventId.slice(0, 80)
         }"`,
       });
