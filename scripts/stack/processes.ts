@@ -59,7 +59,14 @@ export async function portHolder(port: number): Promise<string | null> {
 
 /** Throws a StackError naming the port and its holder when the port is taken. */
 export async function assertPortFree(port: number, component: string): Promise<void> {
-  const holder = await portHolder(port);
+  // The stack's ports lie in Linux's ephemeral range (32768-60999), so an outgoing connection of
+  // any program may hold one for a moment as its local port: only a port taken for two seconds
+  // running is refused.
+  let holder = await portHolder(port);
+  for (let attempt = 0; holder && attempt < 10; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    holder = await portHolder(port);
+  }
   if (holder) {
     throw new StackError(
       `Port ${port}, needed by ${component}, is already in use by ${holder}. ` +
