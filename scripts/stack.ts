@@ -18,6 +18,7 @@ import { assertOwnStack } from "./stack/owner.ts";
 import * as postgres from "./stack/postgres.ts";
 import {
   assertPortFree,
+  reserveStackPorts,
   run,
   runningPid,
   spawnDetached,
@@ -98,6 +99,7 @@ async function isFullyRunning(all: Service[]): Promise<boolean> {
 
 async function start(): Promise<void> {
   await checkInstalled(REQUIRED_FILES);
+  await reserveStackPorts(PORTS.gateway, PORTS.firstFunction + 19);
   await Deno.mkdir(STACK_DIR, { recursive: true });
   const keys = await loadKeys();
   const all = await services(keys);

@@ -171,3 +171,22 @@ export async function isListening(port: number): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Keeps the kernel from lending the ports `first`..`last` to outgoing connections: they lie in
+ * Linux's ephemeral range (32768-60999), and a client socket that used one as its local port
+ * holds it in TIME-WAIT for a minute, which makes the stack's own start fail. Best effort: only
+ * root may change net.ipv4.ip_local_reserved_ports, and where it cannot, nothing changes.
+ */
+export async function reserveStackPorts(first: number, last: number): Promise<void> {
+  if (!isRoot()) return;
+  const key = "net.ipv4.ip_local_reserved_ports";
+  const current = await run("sysctl", ["-n", key], { allowFailure: true });
+  if (current.code !== 0) return;
+  const ranges = current.stdout.trim();
+  const range = `${first}-${last}`;
+  if (ranges.split(",").includes(range)) return;
+  await run("sysctl", ["-q", "-w", `${key}=${ranges ? `${ranges},` : ""}${range}`], {
+    allowFailure: true,
+  });
+}
