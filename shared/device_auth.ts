@@ -5,6 +5,7 @@
  * Storing never trusts the caches: ingest_batch checks the key hash again in the transaction
  * that stores the frames, so a revoked or rotated key stores nothing from the moment it changes.
  */
+import { createHash } from "node:crypto";
 import { type Cache, cacheKey } from "./cache.ts";
 import { callRpc, type Db } from "./db.ts";
 import { HttpError } from "./http.ts";
@@ -24,10 +25,13 @@ export function deviceKeyFrom(request: Request): string | null {
   return bearer ?? (header ? header : null);
 }
 
-/** Lower-case hex SHA-256 of a key, as the devices table stores it. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+/**
+ * Lower-case hex SHA-256 of a key, as the devices table stores it. node:crypto's hash runs
+ * synchronously: WebCrypto's digest costs a promise and a hop to another thread, measured at
+ * about 70 µs of the function's CPU per device request (deno --cpu-prof).
+ */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** The cache key under which a key hash's device is kept. */
@@ -97,7 +101,7 @@ export async function authenticateDevice(
       "Send the device key as Authorization: Bearer <key> or x-device-key",
     );
   }
-  const keyHash = await sha256Hex(key);
+  const keyHash = sha256Hex(key);
   const local = deps.local?.get(keyHash);
   if (local) return local;
   const cached = await deps.cache.get(deviceCacheKey(keyHash));

@@ -76,7 +76,7 @@ export function createAnalyticsHandler(deps: Deps): (request: Request) => Promis
     const params = new URL(request.url).searchParams;
     const compute = computeFor(route, params, caller, deps);
     const scope = caller.role === "authenticated" ? `user:${caller.userId}` : "service";
-    const key = cacheKey("analytics", scope, route, await sha256Hex(canonical(params)));
+    const key = cacheKey("analytics", scope, route, sha256Hex(canonical(params)));
     return await cachedAnswer(deps, key, CACHE_SECONDS[route], compute, context);
   }, deps.now);
 }

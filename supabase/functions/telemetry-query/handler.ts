@@ -99,7 +99,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     // A generation that was never bumped reads as "0"; a cache that is down reads as a miss.
     let mark = performance.now();
     const [generation] = await deps.cache.getMany([scopeGenerationKey(scope)]);
-    const key = queryCacheKey(scope, generation ?? "0", await sha256Hex(canonicalQuery(query)));
+    const key = queryCacheKey(scope, generation ?? "0", sha256Hex(canonicalQuery(query)));
     let pageText = await deps.cache.get(key);
     timing.cache += performance.now() - mark;
     const cached = pageText !== null;
