@@ -2,8 +2,8 @@
 /**
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
  * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
- * the flush concurrency tests, the end-to-end tests through the gateway and the stack's own
- * start/stop behaviour.
+ * the flush concurrency tests, the end-to-end tests through the gateway, the dashboard in headless
+ * Chromium and the stack's own start/stop behaviour.
  * This checkout's stack, when already running, is used as it is and left running (another
  * checkout's stack on the same ports stops the run before anything); otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
@@ -148,6 +148,8 @@ if (stackUp) {
     PUBLISHABLE_KEY: keys.publishableKey,
     SECRET_KEY: keys.secretKey,
   });
+  // The dashboard in headless Chromium, with a bounded simulator run of its own.
+  await denoSuite("browser", ["task", "--quiet", "test:browser"]);
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
