@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { loadKeys } from "./stack/keys.ts";
 import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts";
 import { foreignHolder, foreignStackMessage } from "./stack/owner.ts";
-import { isListening } from "./stack/processes.ts";
+import { isListening, stopProcess } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
 import { functionEnv } from "./stack/services.ts";
 
@@ -132,6 +132,9 @@ await denoSuite("unit tests", ["task", "--quiet", "test"]);
 
 const stackWasRunning = await isListening(PORTS.gateway);
 const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));
+// The background simulator of scripts/dev.sh would stage frames while the flush tests count
+// what is staged: pause it for the run and start it again at the end.
+const simulatorWasRunning = stackWasRunning && await stopProcess("simulator");
 if (stackUp) {
   // The test helpers live in seed.sql, loaded when a stack is created: load the current ones
   // into a stack that was already running.
@@ -153,6 +156,7 @@ if (stackUp) {
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
+if (simulatorWasRunning) await runStep(deno, ["task", "--quiet", "simulate:start"]);
 
 console.log("\n=== summary");
 for (const { suite, passed, failed } of results) {
