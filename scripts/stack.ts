@@ -176,6 +176,8 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
     [
       `         API URL: ${GATEWAY_URL}`,
       `   Functions URL: ${GATEWAY_URL}/functions/v1`,
+      `       Dashboard: ${GATEWAY_URL}/dashboard/ (sign in: "Use the local simulator's token",`,
+      "                  or paste a token from `deno task jwt:mint <user-id>`)",
       `          DB URL: ${DB_URL}`,
       `      JWT secret: ${keys.jwtSecret}`,
       `Publishable key: ${keys.publishableKey}`,

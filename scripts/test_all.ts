@@ -2,8 +2,8 @@
 /**
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
  * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
- * the flush concurrency tests, the end-to-end tests through the gateway, the fault suite and the
- * stack's own start/stop behaviour.
+ * the flush concurrency tests, the end-to-end tests through the gateway, the fault suite, the
+ * dashboard in headless Chromium and the stack's own start/stop behaviour.
  * This checkout's stack, when already running, is used as it is and left running (another
  * checkout's stack on the same ports stops the run before anything); otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { loadKeys } from "./stack/keys.ts";
 import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts";
 import { foreignHolder, foreignStackMessage } from "./stack/owner.ts";
-import { isListening } from "./stack/processes.ts";
+import { isListening, stopProcess } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
 import { functionEnv } from "./stack/services.ts";
 
@@ -132,6 +132,9 @@ await denoSuite("unit tests", ["task", "--quiet", "test"]);
 
 const stackWasRunning = await isListening(PORTS.gateway);
 const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));
+// The background simulator of scripts/dev.sh would stage frames while the flush tests count
+// what is staged: pause it for the run and start it again at the end.
+const simulatorWasRunning = stackWasRunning && await stopProcess("simulator");
 if (stackUp) {
   // The test helpers live in seed.sql, loaded when a stack is created: load the current ones
   // into a stack that was already running.
@@ -151,9 +154,12 @@ if (stackUp) {
   await denoSuite("end-to-end", ["task", "--quiet", "test:integration"], stackEnv);
   // Kills and restarts parts of the stack, and leaves it whole for the suites after it.
   await denoSuite("faults", ["task", "--quiet", "test:faults"], stackEnv);
+  // The dashboard in headless Chromium, with a bounded simulator run of its own.
+  await denoSuite("browser", ["task", "--quiet", "test:browser"]);
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
+if (simulatorWasRunning) await runStep(deno, ["task", "--quiet", "simulate:start"]);
 
 console.log("\n=== summary");
 for (const { suite, passed, failed } of results) {

@@ -6,8 +6,10 @@
  * - `/functions/v1/<name>/*` goes to that function's process, with `/functions/v1` stripped as
  *   Supabase's gateway does. For functions with verify_jwt = true the Bearer token must be an
  *   HS256 JWT signed with the stack's secret, checked here before the function runs.
+ * - `/dashboard/` serves the operator dashboard (scripts/stack/dashboard.ts).
  */
 import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/jwt.ts";
+import { dashboard } from "./dashboard.ts";
 import { type FunctionSpec, listFunctions } from "./functions.ts";
 import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";
 import { PORTS } from "./layout.ts";
@@ -110,6 +112,9 @@ function route(request: Request): Promise<Response> | Response {
     return toPostgrest(request, url);
   }
   if (url.pathname.startsWith("/functions/v1/")) return toFunction(request, url);
+  if (url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")) {
+    return dashboard(request, url, keys);
+  }
   return jsonError(404, { message: `No route for ${url.pathname}` });
 }
 
