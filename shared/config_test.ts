@@ -19,7 +19,7 @@ const DEFAULT_LIMITS: Config["limits"] = {
   deviceAuthCacheSeconds: 60,
   queryCacheSeconds: 300,
   healthMaxPendingAgeSeconds: 300,
-  stream: { maxSeconds: 120, chunkFrames: 500, chunkMs: 500, maxLines: 15_000 },
+  stream: { maxSeconds: 120, chunkFrames: 500, chunkMs: 1_000, maxLines: 10_000 },
 };
 
 function configError(env: Record<string, string | undefined>): string {
