@@ -27,7 +27,20 @@ export interface Config {
     deviceAuthCacheSeconds: number;
     queryCacheSeconds: number;
     healthMaxPendingAgeSeconds: number;
+    stream: StreamLimits;
   };
+}
+
+/** A streaming request's bounds (see shared/stream_ingest.ts). */
+export interface StreamLimits {
+  /** The longest a streaming request is read before it is answered. */
+  maxSeconds: number;
+  /** Frames parsed are stored at the latest when this many are pending ... */
+  chunkFrames: number;
+  /** ... or when the oldest pending one has waited this long. */
+  chunkMs: number;
+  /** Lines read before the request is answered, whatever the time. */
+  maxLines: number;
 }
 
 /** Thrown at cold start when the environment is incomplete; names every bad variable. */
@@ -97,6 +110,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       deviceAuthCacheSeconds: e.DEVICE_AUTH_CACHE_SECONDS,
       queryCacheSeconds: e.QUERY_CACHE_SECONDS,
       healthMaxPendingAgeSeconds: e.HEALTH_MAX_PENDING_AGE_SECONDS,
+      stream: {
+        maxSeconds: e.TELEMETRY_STREAM_MAX_SECONDS,
+        chunkFrames: e.TELEMETRY_STREAM_CHUNK_FRAMES,
+        chunkMs: e.TELEMETRY_STREAM_CHUNK_MS,
+        maxLines: e.TELEMETRY_STREAM_MAX_LINES,
+      },
     },
   };
 }

@@ -20,6 +20,7 @@ const DEFAULT_LIMITS: Config["limits"] = {
   deviceAuthCacheSeconds: 60,
   queryCacheSeconds: 300,
   healthMaxPendingAgeSeconds: 300,
+  stream: { maxSeconds: 120, chunkFrames: 500, chunkMs: 1_000, maxLines: 10_000 },
 };
 
 function configError(env: Record<string, string | undefined>): string {
@@ -91,6 +92,10 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     DEVICE_AUTH_CACHE_SECONDS: "7",
     QUERY_CACHE_SECONDS: "8",
     HEALTH_MAX_PENDING_AGE_SECONDS: "9",
+    TELEMETRY_STREAM_MAX_SECONDS: "10",
+    TELEMETRY_STREAM_CHUNK_FRAMES: "11",
+    TELEMETRY_STREAM_CHUNK_MS: "12",
+    TELEMETRY_STREAM_MAX_LINES: "13",
   });
   assertEquals(config.limits, {
     maxBodyBytes: 1024,
@@ -101,6 +106,7 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     deviceAuthCacheSeconds: 7,
     queryCacheSeconds: 8,
     healthMaxPendingAgeSeconds: 9,
+    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13 },
   });
 });
 

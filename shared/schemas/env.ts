@@ -60,6 +60,14 @@ export const envSchema = z.object({
   DEVICE_AUTH_CACHE_SECONDS: positiveInt(60),
   QUERY_CACHE_SECONDS: positiveInt(300),
   HEALTH_MAX_PENDING_AGE_SECONDS: positiveInt(300),
+  // Streaming ingest (?stream=true): a request ends, with its counts, before the hosted wall
+  // clock (150 s free, 400 s paid); a stored chunk is one ingest statement (at most 10,000 frames).
+  TELEMETRY_STREAM_MAX_SECONDS: z.coerce.number().int().positive().max(390).default(120),
+  TELEMETRY_STREAM_CHUNK_FRAMES: z.coerce.number().int().positive().max(10_000).default(500),
+  TELEMETRY_STREAM_CHUNK_MS: positiveInt(1_000),
+  // The CPU guard: at the measured ~180 µs per frame (100 Hz, 10 writes/s), 10,000 lines stay
+  // under the hosted ~2 s of CPU per request (README, Streaming ingest).
+  TELEMETRY_STREAM_MAX_LINES: positiveInt(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -6,6 +6,10 @@
  * the rate counts and cache generations), response. 200 means every accepted frame is durable
  * in Postgres.
  *
+ * A streaming request (`?stream=true`) is read, parsed and stored chunk by chunk as it arrives
+ * (shared/stream_ingest.ts) and answers its counts at its end or its time limit; GET answers the
+ * device's resume point, its newest stored `recorded_at`.
+ *
  * A single-line body answers the reference API's shape exactly
  * `{success, parsed_data, stored, batch_status, timestamp}`; a longer body adds
  * `accepted, rejected, errors` (the first 100 errors) and has `parsed_data: null`, since echoing
@@ -26,6 +30,10 @@ import { createLiveFeed } from "../../../shared/live_feed.ts";
 import { createRateLimiter } from "../../../shared/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/receive_clock.ts";
 import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
+import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/stream_ingest.ts";
+import type { StreamLimits } from "../../../shared/config.ts";
+import type { Device } from "../../../shared/device_auth.ts";
+import { callRpc } from "../../../shared/db.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -44,6 +52,34 @@ function storeParam(url: URL): boolean {
       parameter: "store",
     },
   );
+}
+
+function streamParam(url: URL): boolean {
+  const value = url.searchParams.get("stream");
+  if (value === null || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new HttpError(
+    400,
+    "invalid_parameter",
+    `Parameter "stream" must be true or false, got "${value}"`,
+    { parameter: "stream" },
+  );
+}
+
+/** A streaming request's own time limit: at most the configured one, which is the default. */
+function maxSecondsParam(url: URL, limits: StreamLimits): number {
+  const value = url.searchParams.get("max_seconds");
+  if (value === null) return limits.maxSeconds;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds < 1 || seconds > limits.maxSeconds) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter "max_seconds" must be a whole number from 1 to ${limits.maxSeconds}, got "${value}"`,
+      { parameter: "max_seconds" },
+    );
+  }
+  return seconds;
 }
 
 function idempotencyKey(request: Request): string | null {
@@ -81,7 +117,12 @@ function summarise(
 
 type Summary = ReturnType<typeof summarise>;
 
-function respond(summary: Summary, batch: IngestResult | null, replayed: boolean): Response {
+function respond(
+  summary: Summary,
+  batch: IngestResult | null,
+  replayed: boolean,
+  extra: Record<string, unknown> = {},
+): Response {
   const headers: Record<string, string> = replayed ? { "idempotent-replayed": "true" } : {};
   if (summary.accepted === 0) {
     throw new HttpError(
@@ -90,7 +131,7 @@ function respond(summary: Summary, batch: IngestResult | null, replayed: boolean
       summary.single
         ? `The frame is invalid: ${summary.errors[0]?.reason ?? "no valid field"}`
         : `All ${summary.rejected} lines are invalid`,
-      { rejected: summary.rejected, errors: summary.errors },
+      { rejected: summary.rejected, errors: summary.errors, ...extra },
       headers,
     );
   }
@@ -117,6 +158,7 @@ function respond(summary: Summary, batch: IngestResult | null, replayed: boolean
       rejected: summary.rejected,
       errors: summary.errors,
       batch_status: batchStatus,
+      ...extra,
       timestamp: summary.timestamp,
     };
   return jsonResponse(body, 200, headers);
@@ -138,8 +180,104 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     liveFeed: createLiveFeed(deps.config.redis, deps.logger),
   });
 
+  /** Maps a store failure to the device's answer; anything else goes on to the boundary. */
+  async function storeFailure(error: unknown, device: Device): Promise<never> {
+    // The key was revoked or rotated after it was cached: forget it and refuse it like any bad key.
+    if (error instanceof DbError && error.code === "P0002") {
+      localDevices.delete(device.keyHash);
+      await deps.cache.del(deviceCacheKey(device.keyHash));
+      throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
+    }
+    // A value the parser let through but a table constraint refuses (SQLSTATE classes 22 and
+    // 23): the request's own data is at fault, and nothing of it was stored.
+    if (error instanceof DbError && /^2[23]/.test(error.code)) {
+      throw new HttpError(
+        422,
+        "invalid_telemetry",
+        `The database refused the frames: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+
+  /** GET: where a device whose stream broke off resumes, its newest stored recorded_at. */
+  async function resumePoint(device: Device): Promise<Response> {
+    const last = await withRetry(
+      () => callRpc<string | null>(deps.db, "device_resume_point", { "p_device_id": device.id }),
+      { maxRetries: deps.config.limits.maxRetries },
+    );
+    return jsonResponse(
+      {
+        success: true,
+        "device_id": device.id,
+        "last_recorded_at": last,
+        timestamp: deps.now().toISOString(),
+      },
+      200,
+      { "cache-control": "no-store" },
+    );
+  }
+
+  /** POST ?stream=true: stored chunk by chunk as the body arrives, answered at its end. */
+  async function streamRequest(
+    request: Request,
+    device: Device,
+    receivedAt: Date,
+    maxSeconds: number,
+    context: { log: Record<string, unknown> },
+  ): Promise<Response> {
+    const limits = deps.config.limits.stream;
+    // Each chunk has its own key, so a retry of a chunk stores nothing twice. A client's
+    // Idempotency-Key cannot name chunks, whose bounds depend on timing (refused before this).
+    const streamKey = `stream:${crypto.randomUUID()}`;
+    const started = REAL_STREAM_CLOCK.now();
+    const result = await ingestStream(request.body ?? new ReadableStream(), {
+      chunkFrames: limits.chunkFrames,
+      chunkMs: limits.chunkMs,
+      maxLines: limits.maxLines,
+      deadline: started + maxSeconds * 1000,
+      receivedAt,
+      receiveClock,
+      clock: REAL_STREAM_CLOCK,
+      maxErrors: MAX_ERRORS_SHOWN,
+      store: (chunk) => {
+        const job = {
+          deviceId: device.id,
+          ownerId: device.ownerId,
+          keyHash: device.keyHash,
+          frames: chunk.frames,
+          rejects: chunk.rejects,
+          idempotencyKey: `${streamKey}:${chunk.number}`,
+          summary: { chunk: chunk.number, accepted: chunk.frames.length },
+        };
+        return withRetry(() => ingest.store(job), { maxRetries: deps.config.limits.maxRetries })
+          .catch((error: unknown) => storeFailure(error, device));
+      },
+    });
+    context.log.frames = result.accepted;
+    context.log.rejected = result.rejected;
+    context.log.stream_end = result.ended;
+    if (result.lines === 0) throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
+    const summary: Summary = {
+      single: false,
+      "parsed_data": null,
+      stored: true,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      errors: result.errors,
+      timestamp: receivedAt.toISOString(),
+    };
+    const stream = {
+      chunks: result.chunks,
+      lines: result.lines,
+      ended: result.ended,
+      "duration_ms": REAL_STREAM_CLOCK.now() - started,
+    };
+    return respond(summary, result.last?.result ?? null, false, { stream });
+  }
+
   return withBoundary("telemetry-parse", deps.logger, async (request, context) => {
-    requireMethod(request, "POST");
+    requireMethod(request, "POST", "GET");
     const device = await authenticateDevice(request, {
       db: deps.db,
       cache: deps.cache,
@@ -147,12 +285,32 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       local: localDevices,
     });
     context.log.device_id = device.id;
+    if (request.method === "GET") return await resumePoint(device);
     const receivedAt = deps.now();
     rateLimiter.admit(device.id, receivedAt);
 
     const contentType = checkTelemetryContentType(request);
-    const store = storeParam(new URL(request.url));
+    const url = new URL(request.url);
+    const store = storeParam(url);
     const clientKey = idempotencyKey(request);
+    if (streamParam(url)) {
+      const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
+      if (!store) {
+        throw new HttpError(400, "invalid_parameter", `Parameter "store=false" cannot stream`, {
+          parameter: "store",
+        });
+      }
+      if (clientKey !== null) {
+        throw new HttpError(
+          400,
+          "invalid_header",
+          "Header Idempotency-Key does not apply to a streaming request: each stored chunk has " +
+            "its own key, and re-sent frames are dropped by (device_id, recorded_at)",
+          { header: "Idempotency-Key" },
+        );
+      }
+      return await streamRequest(request, device, receivedAt, maxSeconds, context);
+    }
     const parsed = await readTelemetryBody(request, contentType, {
       maxBytes: deps.config.limits.maxBodyBytes,
       maxLines: deps.config.limits.maxLines,
@@ -187,24 +345,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     };
     const answer = await withRetry(() => ingest.store(job), {
       maxRetries: deps.config.limits.maxRetries,
-    }).catch(async (error: unknown) => {
-      // The key was revoked or rotated after it was cached: forget it and refuse it like any bad key.
-      if (error instanceof DbError && error.code === "P0002") {
-        localDevices.delete(device.keyHash);
-        await deps.cache.del(deviceCacheKey(device.keyHash));
-        throw new HttpError(401, "invalid_device_key", "Device key is unknown or revoked");
-      }
-      // A value the parser let through but a table constraint refuses (SQLSTATE classes 22 and
-      // 23): the request's own data is at fault, and nothing of it was stored.
-      if (error instanceof DbError && /^2[23]/.test(error.code)) {
-        throw new HttpError(
-          422,
-          "invalid_telemetry",
-          `The database refused the frames: ${error.message}`,
-        );
-      }
-      throw error;
-    });
+    }).catch((error: unknown) => storeFailure(error, device));
     context.log.replayed = answer.replayed;
     return respond(answer.summary as Summary, answer.result, answer.replayed);
   }, deps.now);

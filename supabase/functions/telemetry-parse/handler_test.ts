@@ -100,16 +100,16 @@ Deno.test("telemetry-parse answers preflight 204 with CORS headers", async () =>
   });
 });
 
-Deno.test("telemetry-parse answers 405 with Allow: POST when the method is not POST", async (t) => {
-  for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
+Deno.test("telemetry-parse answers 405 with Allow: POST, GET when the method is another", async (t) => {
+  for (const method of ["PUT", "DELETE", "PATCH"]) {
     await t.step(method, async () => {
       const answer = await call({ method, headers: { authorization: `Bearer ${DEVICE_KEY}` } });
-      assertEquals(answer.headers["allow"], "POST");
+      assertEquals(answer.headers["allow"], "POST, GET");
       assertEquals(
         shape(answer),
         errorAnswer(answer, {
           code: "method_not_allowed",
-          message: `Method ${method} is not allowed; use POST`,
+          message: `Method ${method} is not allowed; use POST or GET`,
         }),
       );
     });
@@ -316,5 +316,61 @@ Deno.test("telemetry-parse answers counts and errors with store=false for severa
   assertEquals(
     [answer.requestLog?.frames, answer.requestLog?.rejected, answer.requestLog?.device_id],
     [2, 1, DEVICE.id],
+  );
+});
+
+Deno.test("telemetry-parse answers 400 naming the parameter for a bad stream or max_seconds", async (t) => {
+  const cases: [string, string, string][] = [
+    ["?stream=yes", "stream", 'Parameter "stream" must be true or false, got "yes"'],
+    [
+      "?stream=true&max_seconds=0",
+      "max_seconds",
+      'Parameter "max_seconds" must be a whole number from 1 to 120, got "0"',
+    ],
+    [
+      "?stream=true&max_seconds=121",
+      "max_seconds",
+      'Parameter "max_seconds" must be a whole number from 1 to 120, got "121"',
+    ],
+    [
+      "?stream=true&max_seconds=1.5",
+      "max_seconds",
+      'Parameter "max_seconds" must be a whole number from 1 to 120, got "1.5"',
+    ],
+    ["?stream=true&store=false", "store", 'Parameter "store=false" cannot stream'],
+  ];
+  for (const [query, parameter, message] of cases) {
+    await t.step(query, async () => {
+      const answer = await call(post("roll:1", {}, query), {}, true);
+      assertEquals(
+        shape(answer),
+        errorAnswer(answer, { code: "invalid_parameter", message, details: { parameter } }),
+      );
+    });
+  }
+});
+
+Deno.test("telemetry-parse answers 400 for an Idempotency-Key on a streaming request", async () => {
+  const answer = await call(post("roll:1", { "idempotency-key": "k1" }, "?stream=true"), {}, true);
+  assertEquals(
+    shape(answer),
+    errorAnswer(answer, {
+      code: "invalid_header",
+      message: "Header Idempotency-Key does not apply to a streaming request: each stored chunk " +
+        "has its own key, and re-sent frames are dropped by (device_id, recorded_at)",
+      details: { header: "Idempotency-Key" },
+    }),
+  );
+});
+
+Deno.test("telemetry-parse answers 400 for a streaming body that is a JSON document", async () => {
+  const answer = await call(post('[{"roll":1}]', {}, "?stream=true"), {}, true);
+  assertEquals(
+    shape(answer),
+    errorAnswer(answer, {
+      code: "invalid_stream_body",
+      message:
+        "A streaming body must be key:value or NDJSON lines, one frame per line, not a JSON document",
+    }),
   );
 });
