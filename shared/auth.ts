@@ -7,7 +7,7 @@
  */
 import type { Config } from "./config.ts";
 import { HttpError } from "./http.ts";
-import { JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
+import { type JwtClaims, JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
 
 /** Device keys (telemetry.new_device_key) start so; named in the refusal to help a confused client. */
 const DEVICE_KEY_PREFIX = "dtk_";
@@ -37,6 +37,32 @@ function matchesAny(key: string, keys: readonly string[]): boolean {
   return keys.reduce((found, candidate) => constantTimeEqual(key, candidate) || found, false);
 }
 
+/** Tokens this isolate verified lately, per config: see verifiedClaims. */
+const verifiedTokens = new WeakMap<
+  Config,
+  Map<string, { claims: JwtClaims; from: number; until: number }>
+>();
+const VERIFIED_TOKENS_KEPT = 1000;
+const VERIFIED_TOKEN_SECONDS = 60;
+
+/**
+ * A token's claims, verified at most once a minute: verifying an ES256 signature (importing the
+ * key, then WebCrypto's verify) was most of a cached query's time inside the function. A token
+ * is kept by its whole text, for at most a minute and never past its `exp`, so what is skipped
+ * is only a repeat of a check that passed; an expired or altered token is verified again.
+ */
+async function verifiedClaims(token: string, config: Config, now: number): Promise<JwtClaims> {
+  let tokens = verifiedTokens.get(config);
+  if (!tokens) verifiedTokens.set(config, tokens = new Map());
+  const kept = tokens.get(token);
+  if (kept && kept.from <= now && now < kept.until) return kept.claims;
+  const claims = await verifyJwt(token, { hs256Secret: config.jwtSecret, jwks: config.jwks }, now);
+  if (tokens.size >= VERIFIED_TOKENS_KEPT) tokens.delete(tokens.keys().next().value as string);
+  const exp = typeof claims.exp === "number" ? claims.exp : Infinity;
+  tokens.set(token, { claims, from: now, until: Math.min(exp, now + VERIFIED_TOKEN_SECONDS) });
+  return claims;
+}
+
 /**
  * Identifies the caller from its headers.
  * @throws {HttpError} 401 when no credential is given or the one given is not valid (a Bearer
@@ -53,7 +79,7 @@ export async function identifyCaller(
   if (token && looksLikeJwt(token) && !matchesAny(token, config.publishableKeys)) {
     let claims;
     try {
-      claims = await verifyJwt(token, { hs256Secret: config.jwtSecret, jwks: config.jwks }, now);
+      claims = await verifiedClaims(token, config, now);
     } catch (error) {
       const reason = error instanceof JwtError ? error.message : "Token could not be verified";
       throw new HttpError(401, "invalid_token", `Authorization token is not valid: ${reason}`);

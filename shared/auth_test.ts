@@ -293,3 +293,39 @@ Deno.test("constantTimeEqual is true only for equal strings", async (t) => {
     });
   }
 });
+
+Deno.test("identifyCaller verifies a token again once it expired, though it passed before", async () => {
+  const token = await signEs256(
+    { iat: NOW - 60, exp: NOW + 30, sub: USER, role: "authenticated" },
+    PRIVATE_JWK,
+  );
+  const at = (now: number) =>
+    identifyCaller(request({ authorization: `Bearer ${token}` }), CONFIG, now);
+  assertEquals((await at(NOW)).userId, USER);
+  assertEquals((await at(NOW + 10)).userId, USER);
+  try {
+    await at(NOW + 31);
+    throw new Error("an expired token was accepted");
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    assertEquals([error.status, error.code], [401, "invalid_token"]);
+  }
+});
+
+Deno.test("identifyCaller does not take a token verified under one config for another", async () => {
+  const token = await signHs256(claims({ sub: USER, role: "authenticated" }), SECRET);
+  assertEquals((await identify({ authorization: `Bearer ${token}` })).userId, USER);
+  const other = loadConfig({
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: PUBLISHABLE }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
+    SUPABASE_JWT_SECRET: "another-secret-that-is-at-least-32-characters",
+  });
+  try {
+    await identifyCaller(request({ authorization: `Bearer ${token}` }), other, NOW);
+    throw new Error("a token signed with another secret was accepted");
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    assertEquals(error.status, 401);
+  }
+});

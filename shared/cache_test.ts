@@ -105,3 +105,22 @@ Deno.test("createDisabledCache misses every read and drops every write", async (
   assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), null);
   assertEquals(await cache.ping(), false);
 });
+
+Deno.test("createMemoryCache getAtGeneration reads the entry kept under the counter's value", async () => {
+  const cache = createMemoryCache(() => 0);
+  assertEquals(await cache.getAtGeneration("gen", "q:", ":h"), { generation: "0", value: null });
+  await cache.set("q:0:h", "page at 0", 60);
+  assertEquals(await cache.getAtGeneration("gen", "q:", ":h"), {
+    generation: "0",
+    value: "page at 0",
+  });
+  await cache.addToCounters([], ["gen"]);
+  assertEquals(await cache.getAtGeneration("gen", "q:", ":h"), { generation: "1", value: null });
+});
+
+Deno.test("createDisabledCache getAtGeneration always misses", async () => {
+  assertEquals(await createDisabledCache().getAtGeneration("gen", "q:", ":h"), {
+    generation: "0",
+    value: null,
+  });
+});

@@ -47,3 +47,8 @@ export function scopeName(scope: QueryScope): string {
 export function queryCacheKey(scope: QueryScope, generation: string, paramsHash: string): string {
   return cacheKey("query", scopeName(scope), generation, paramsHash);
 }
+
+/** What comes before the generation in a scope's query keys (see Cache.getAtGeneration). */
+export function queryCacheKeyPrefix(scope: QueryScope): string {
+  return cacheKey("query", scopeName(scope), "");
+}

@@ -19,7 +19,7 @@ import { stackKeys } from "./_helpers.ts";
 
 const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
 
-Deno.test("upstash endpoint serves the cache's get, set, getMany, del, addToCounters and ping", async () => {
+Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneration, del, addToCounters and ping", async () => {
   const logger = createMemoryLogger();
   const cache = createUpstashCache(
     { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
@@ -34,6 +34,16 @@ Deno.test("upstash endpoint serves the cache's get, set, getMany, del, addToCoun
   assertEquals(await cache.addToCounters([counter], []), [2]);
   assertEquals(await cache.addToCounters([counter], [`${prefix}:g1`, `${prefix}:g2`]), [4]);
   assertEquals(await cache.getMany([`${prefix}:g1`, `${prefix}:g2`]), ["1", "1"]);
+  // One round trip: the counter, then the entry kept under its current value.
+  await cache.set(`${prefix}:entry:1:q`, "page at 1", 30);
+  assertEquals(await cache.getAtGeneration(`${prefix}:g1`, `${prefix}:entry:`, ":q"), {
+    generation: "1",
+    value: "page at 1",
+  });
+  assertEquals(await cache.getAtGeneration(`${prefix}:none`, `${prefix}:entry:`, ":q"), {
+    generation: "0",
+    value: null,
+  });
   await cache.del(`${prefix}:a`, `${prefix}:n`, `${prefix}:g1`, `${prefix}:g2`);
   assertEquals(await cache.get(`${prefix}:a`), null);
   assertEquals(await cache.ping(), true);

@@ -25,7 +25,12 @@ import {
   subPath,
   withBoundary,
 } from "../../../shared/http.ts";
-import { queryCacheKey, type QueryScope, scopeGenerationKey } from "../../../shared/query_cache.ts";
+import {
+  queryCacheKey,
+  queryCacheKeyPrefix,
+  type QueryScope,
+  scopeGenerationKey,
+} from "../../../shared/query_cache.ts";
 import { canonicalQuery, parseTelemetryQuery } from "../../../shared/schemas/query.ts";
 import { readFrames } from "./_frames.ts";
 import { streamFrames } from "./_stream.ts";
@@ -98,9 +103,14 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
       : { kind: "service" };
     // A generation that was never bumped reads as "0"; a cache that is down reads as a miss.
     let mark = performance.now();
-    const [generation] = await deps.cache.getMany([scopeGenerationKey(scope)]);
-    const key = queryCacheKey(scope, generation ?? "0", sha256Hex(canonicalQuery(query)));
-    let pageText = await deps.cache.get(key);
+    const paramsHash = sha256Hex(canonicalQuery(query));
+    const hit = await deps.cache.getAtGeneration(
+      scopeGenerationKey(scope),
+      queryCacheKeyPrefix(scope),
+      `:${paramsHash}`,
+    );
+    const key = queryCacheKey(scope, hit.generation, paramsHash);
+    let pageText = hit.value;
     timing.cache += performance.now() - mark;
     const cached = pageText !== null;
     if (pageText === null) {
