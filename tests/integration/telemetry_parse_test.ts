@@ -297,3 +297,39 @@ Deno.test("telemetry-parse keeps two tenants' devices apart", async () => {
   assertEquals(await stagedAndStored(b.id), 2);
   assert(a.owner.id !== b.owner.id);
 });
+
+Deno.test("telemetry-parse stores text with quotes, backslashes, commas and line breaks exactly, staged and flushed", async () => {
+  const device = await newDevice();
+  // A pretty-printed JSON document: each element's raw text holds line breaks; the values hold
+  // every character the staged array literal must escape.
+  const note = 'say "hi", (then) \\ leave {x}';
+  const body = JSON.stringify(
+    [
+      { ts: "2026-11-20T10:00:00Z", alt: 10, mode: "POS,HOLD", wind_note: note },
+      { ts: "2026-11-20T10:00:01Z", alt: 11, wind_note: "line\nbreak" },
+    ],
+    null,
+    2,
+  );
+  const { status } = await jsonOf(
+    await sendTelemetry(device, body, { "content-type": "application/json" }),
+  );
+  assertEquals(status, 200);
+  const read = async (table: string) =>
+    JSON.parse(
+      await sql(
+        `select json_agg(json_build_object('raw', raw_data, 'mode', flight_mode, 'extra', extra)
+                         order by recorded_at)
+         from ${table} where device_id = '${device.id}'`,
+      ),
+    );
+  const expected = [["POS,HOLD", { "wind_note": note }], [null, { "wind_note": "line\nbreak" }]];
+  const staged = await read("public.telemetry_frames");
+  assertEquals(staged.map((f: { mode: string; extra: unknown }) => [f.mode, f.extra]), expected);
+  assert(
+    staged.every((f: { raw: string }) => f.raw.includes("\n")),
+    "raw_data keeps its line breaks",
+  );
+  await sql("select public.flush_telemetry()");
+  assertEquals(await read("telemetry.telemetry"), staged);
+});
