@@ -15,6 +15,9 @@ export interface Service {
   env: Record<string, string>;
 }
 
+/** V8's old-generation limit for a function process, below the hosted 256 MB per isolate. */
+const FUNCTION_HEAP_MB = 160;
+
 const DENO_FLAGS = ["run", "--quiet", "--config", join(PROJECT_ROOT, "deno.json")];
 
 /** The env vars hosted Supabase gives every function, plus the Upstash pair. */
@@ -115,6 +118,9 @@ export async function services(keys: StackKeys): Promise<Service[]> {
       command: [
         deno,
         ...DENO_FLAGS,
+        // Hosted Edge Functions get 256 MB: a heap that may grow past it here would hide what
+        // a hosted isolate runs out of.
+        `--v8-flags=--max-old-space-size=${FUNCTION_HEAP_MB}`,
         "--allow-net",
         "--allow-env",
         "--allow-read",
