@@ -2,7 +2,7 @@
  * Device authentication. Only the key's SHA-256 is looked up; a positive answer is cached for a
  * few seconds in the isolate and for DEVICE_AUTH_CACHE_SECONDS (60 s by default) in Redis, and
  * revoking or rotating a key through the `devices` function drops the Redis entry at once.
- * Storing never trusts the caches: ingest_batch checks the key hash again in the transaction
+ * Storing never trusts the caches: ingest_frames checks the key hash again in the transaction
  * that stores the frames, so a revoked or rotated key stores nothing from the moment it changes.
  */
 import { createHash } from "node:crypto";

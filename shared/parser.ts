@@ -1,5 +1,5 @@
 /**
- * The telemetry parser: turns a request body into validated rows for `ingest_telemetry` and
+ * The telemetry parser: turns a request body into validated rows for `ingest_frames` and
  * per-line errors, in one pass. One bad line never loses the good lines.
  *
  * Body formats, told apart by the first non-blank line ({@link detectBodyFormat}):

@@ -51,7 +51,7 @@ export const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   TELEMETRY_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
-  // One request is one ingest statement, and ingest_telemetry takes at most 10,000 frames.
+  // One request is one staged row, and a staged request holds at most 10,000 frames.
   // A slow (trickled) body is cut off after this; see shared/body_deadline.ts.
   TELEMETRY_BODY_TIMEOUT_MS: positiveInt(10_000),
   TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),

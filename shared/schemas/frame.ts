@@ -109,7 +109,7 @@ export const extraSchema = z
   .refine((extra) => Object.keys(extra).length <= MAX_EXTRA_KEYS, { message: "too many keys" });
 
 /**
- * One telemetry row as sent to `ingest_telemetry`: catalogue columns present in the frame, plus
+ * One telemetry row as the ingest stores it: catalogue columns present in the frame, plus
  * metadata columns. Built from the catalogue; unknown top-level keys are refused.
  */
 export const frameRowSchema = z.strictObject({
