@@ -44,14 +44,25 @@ const TRANSIENT_CODES = /^(08|53|57P0|40001|40P01|PGRST00[0-3])/;
 interface PostgrestLikeError {
   message: string;
   code?: string;
+  details?: string | null;
 }
 
 /** Turns a supabase-js error (or a thrown fetch error) into a DbError. */
 export function toDbError(error: PostgrestLikeError | unknown, status = 0): DbError {
   if (error && typeof error === "object" && "message" in error) {
-    const { message, code } = error as PostgrestLikeError;
-    const transient = status === 0 || status >= 502 || TRANSIENT_CODES.test(code ?? "");
-    return new DbError(String(message), code ?? "", transient, status);
+    const { message, code, details } = error as PostgrestLikeError;
+    // A failed answer without a code is no error the database reported (those carry a SQLSTATE,
+    // PostgREST's own a PGRST code): the connection broke under the call, e.g. a Postgres
+    // restart ending it (seen by the fault suite as a 400 with empty code and message).
+    const broken = status >= 400 && !code;
+    const transient = status === 0 || status >= 502 || broken ||
+      TRANSIENT_CODES.test(code ?? "");
+    return new DbError(
+      String(message || details || "database call failed"),
+      code ?? "",
+      transient,
+      status,
+    );
   }
   return new DbError(String(error), "", true, status);
 }

@@ -11,7 +11,10 @@
 --   staging row per request. Only each request's small header is parsed at ingest.
 -- - The flush unpacks the staged requests set-based (unnest of the literal) into the
 --   partitioned, indexed telemetry table, out of the device's transaction: pg_cron keeps it
---   running, and the function starts one after answering when a batch is full.
+--   running, and the function starts one after answering when a batch is full. In the same
+--   statement it keeps the rollups (with distance flown and time armed), the flights and the
+--   device tracks current from the rows it inserted, with one window pass; it drops requests of
+--   deleted devices before unpacking them and inserts in staging order, without a sort.
 -- - public.telemetry_frames unpacks the caller's staged requests, so a frame is queryable the
 --   moment it was acknowledged, as before.
 
@@ -407,15 +410,20 @@ grant execute on function public.ingest_telemetry(uuid, jsonb) to service_role;
  * telemetry.flush_chunk(p_limit, p_last_id): moves the oldest staged requests (up to id
  * p_last_id when given) holding at most p_limit frames, or the oldest one alone when it holds
  * more, into telemetry in ONE statement, and returns how many frames it inserted, dropped as
- * duplicates and dropped as orphans. Called by telemetry.run_flush.
+ * duplicates and dropped as orphans (frames of a device deleted since ingest). Called by
+ * telemetry.run_flush.
  *
- * - Atomic: the DELETE from staging and the INSERT into telemetry are one statement of one
- *   transaction; if the backend is killed, both roll back, so a frame is in exactly one table.
- * - Concurrency-safe: FOR UPDATE SKIP LOCKED hands each staged request to one flush only, and
- *   the chunk is measured over the requests this flush could lock.
- * - Dedup: ON CONFLICT (device_id, recorded_at) DO NOTHING drops a frame already stored (or
- *   repeated within the chunk); it is counted as a duplicate, not an error.
- * - Rollups are updated from the rows actually inserted, so duplicates never count twice.
+ * - Atomic: the DELETE from staging, the INSERT into telemetry and the rollup upserts are one
+ *   statement of one transaction; if the backend is killed, all roll back.
+ * - Concurrency-safe: requests are locked FOR UPDATE SKIP LOCKED as they are read, so each goes
+ *   to one flush only, and a concurrent flush takes the next ones without waiting.
+ * - Dedup: ON CONFLICT (device_id, recorded_at) DO NOTHING drops a frame already stored or
+ *   repeated; frames go in staging order, so of two copies the older staged one is kept.
+ * - Rollups count the rows actually inserted, so a duplicate never counts twice. A segment (the
+ *   step from a device's previous frame, same flight, at most 10 s before) adds its armed time
+ *   and its great-circle distance to the bucket of its later frame; the previous frame of a
+ *   chunk's first frame is the device's track, which only the flush holding the device's
+ *   try-lock reads and moves (another flush counts that one segment as nothing rather than twice).
  */
 drop function telemetry.flush_chunk(integer);
 create function telemetry.flush_chunk(p_limit integer, p_last_id bigint default null)
@@ -448,90 +456,125 @@ begin
   end loop;
   close v_oldest;
 
-  -- MOVE them in one statement.
+  -- MOVE and ROLL UP in one statement.
   return query
   with moved as (
     delete from telemetry.telemetry_staging as s
     where s.id = any (v_ids)
-    returning s.id, s.device_id, s.created_at, s.frames
+    returning s.id, s.device_id, s.created_at, s.frame_count, s.frames
   ),
-  frames as (
-    select m.id as request_id, m.device_id, m.created_at, f.*
+  orphans as (
+    select coalesce(sum(m.frame_count), 0)::bigint as frames
     from moved as m
-    cross join lateral unnest(m.frames::telemetry.frame_values[]) with ordinality as f
+    where not exists (select from telemetry.devices as d where d.id = m.device_id)
   ),
   inserted as (
     insert into telemetry.telemetry (
-      device_id, created_at, recorded_at, flight_id, flight_mode, armed, flight_time_seconds,
-      cpu_load_percent, roll_degrees, pitch_degrees, yaw_degrees, heading_degrees,
-      roll_rate_dps, pitch_rate_dps, yaw_rate_dps, accel_x_ms2, accel_y_ms2, accel_z_ms2,
-      gps_fix_type, gps_satellites, gps_latitude, gps_longitude, gps_altitude_m, gps_speed_ms,
-      gps_course_degrees, gps_hdop, gps_vdop, baro_altitude_m, baro_pressure_pa,
-      baro_temperature_c, altitude_m, battery_voltage_v, battery_current_a,
-      battery_consumed_mah, battery_remaining_percent, motor1_pwm, motor2_pwm, motor3_pwm,
-      motor4_pwm, motor5_pwm, motor6_pwm, motor7_pwm, motor8_pwm, pid_roll_p, pid_roll_i,
-      pid_roll_d, pid_pitch_p, pid_pitch_i, pid_pitch_d, pid_yaw_p, pid_yaw_i, pid_yaw_d,
-      rc_roll, rc_pitch, rc_throttle, rc_yaw, rc_aux1, rc_aux2, rc_aux3, rc_aux4,
-      velocity_x_ms, velocity_y_ms, velocity_z_ms, position_x_m, position_y_m, position_z_m,
-      magnetometer_x, magnetometer_y, magnetometer_z, temperature_c, humidity_percent,
-      failsafe_active, vibration_x, vibration_y, vibration_z, airspeed_ms, groundspeed_ms,
-      climb_rate_ms, throttle_percent, rssi_percent, raw_data, parser_version, data_source,
-      extra
+      device_id, created_at, recorded_at, flight_id, flight_mode, armed,
+      flight_time_seconds, cpu_load_percent, roll_degrees, pitch_degrees, yaw_degrees,
+      heading_degrees, roll_rate_dps, pitch_rate_dps, yaw_rate_dps, accel_x_ms2,
+      accel_y_ms2, accel_z_ms2, gps_fix_type, gps_satellites, gps_latitude, gps_longitude,
+      gps_altitude_m, gps_speed_ms, gps_course_degrees, gps_hdop, gps_vdop, baro_altitude_m,
+      baro_pressure_pa, baro_temperature_c, altitude_m, battery_voltage_v,
+      battery_current_a, battery_consumed_mah, battery_remaining_percent, motor1_pwm,
+      motor2_pwm, motor3_pwm, motor4_pwm, motor5_pwm, motor6_pwm, motor7_pwm, motor8_pwm,
+      pid_roll_p, pid_roll_i, pid_roll_d, pid_pitch_p, pid_pitch_i, pid_pitch_d, pid_yaw_p,
+      pid_yaw_i, pid_yaw_d, rc_roll, rc_pitch, rc_throttle, rc_yaw, rc_aux1, rc_aux2,
+      rc_aux3, rc_aux4, velocity_x_ms, velocity_y_ms, velocity_z_ms, position_x_m,
+      position_y_m, position_z_m, magnetometer_x, magnetometer_y, magnetometer_z,
+      temperature_c, humidity_percent, failsafe_active, vibration_x, vibration_y,
+      vibration_z, airspeed_ms, groundspeed_ms, climb_rate_ms, throttle_percent,
+      rssi_percent, raw_data, parser_version, data_source, extra
     )
-    select
-         f.device_id, f.created_at, coalesce(f.recorded_at, f.created_at), f.flight_id,
-         f.flight_mode, f.armed, f.flight_time_seconds, f.cpu_load_percent, f.roll_degrees,
-         f.pitch_degrees, f.yaw_degrees, f.heading_degrees, f.roll_rate_dps,
-         f.pitch_rate_dps, f.yaw_rate_dps, f.accel_x_ms2, f.accel_y_ms2, f.accel_z_ms2,
-         f.gps_fix_type, f.gps_satellites, f.gps_latitude, f.gps_longitude,
-         f.gps_altitude_m, f.gps_speed_ms, f.gps_course_degrees, f.gps_hdop, f.gps_vdop,
-         f.baro_altitude_m, f.baro_pressure_pa, f.baro_temperature_c, f.altitude_m,
-         f.battery_voltage_v, f.battery_current_a, f.battery_consumed_mah,
-         f.battery_remaining_percent, f.motor1_pwm, f.motor2_pwm, f.motor3_pwm,
-         f.motor4_pwm, f.motor5_pwm, f.motor6_pwm, f.motor7_pwm, f.motor8_pwm,
-         f.pid_roll_p, f.pid_roll_i, f.pid_roll_d, f.pid_pitch_p, f.pid_pitch_i,
-         f.pid_pitch_d, f.pid_yaw_p, f.pid_yaw_i, f.pid_yaw_d, f.rc_roll, f.rc_pitch,
-         f.rc_throttle, f.rc_yaw, f.rc_aux1, f.rc_aux2, f.rc_aux3, f.rc_aux4,
-         f.velocity_x_ms, f.velocity_y_ms, f.velocity_z_ms, f.position_x_m, f.position_y_m,
-         f.position_z_m, f.magnetometer_x, f.magnetometer_y, f.magnetometer_z,
-         f.temperature_c, f.humidity_percent, f.failsafe_active, f.vibration_x,
-         f.vibration_y, f.vibration_z, f.airspeed_ms, f.groundspeed_ms, f.climb_rate_ms,
-         f.throttle_percent, f.rssi_percent, f.raw_data, f.parser_version, f.data_source,
-         f.extra
-    from frames as f
-    where exists (select from telemetry.devices as d where d.id = f.device_id)
-    -- Key order: two flushes inserting the same keys wait on each other in the same order.
-    -- Among copies of one key the oldest staged one comes first, and so is the one kept.
-    order by f.device_id, 3, f.request_id, f.ordinality
+    select k.device_id, k.created_at, coalesce(f.recorded_at, k.created_at), f.flight_id,
+           f.flight_mode, f.armed, f.flight_time_seconds, f.cpu_load_percent,
+           f.roll_degrees, f.pitch_degrees, f.yaw_degrees, f.heading_degrees,
+           f.roll_rate_dps, f.pitch_rate_dps, f.yaw_rate_dps, f.accel_x_ms2, f.accel_y_ms2,
+           f.accel_z_ms2, f.gps_fix_type, f.gps_satellites, f.gps_latitude, f.gps_longitude,
+           f.gps_altitude_m, f.gps_speed_ms, f.gps_course_degrees, f.gps_hdop, f.gps_vdop,
+           f.baro_altitude_m, f.baro_pressure_pa, f.baro_temperature_c, f.altitude_m,
+           f.battery_voltage_v, f.battery_current_a, f.battery_consumed_mah,
+           f.battery_remaining_percent, f.motor1_pwm, f.motor2_pwm, f.motor3_pwm,
+           f.motor4_pwm, f.motor5_pwm, f.motor6_pwm, f.motor7_pwm, f.motor8_pwm,
+           f.pid_roll_p, f.pid_roll_i, f.pid_roll_d, f.pid_pitch_p, f.pid_pitch_i,
+           f.pid_pitch_d, f.pid_yaw_p, f.pid_yaw_i, f.pid_yaw_d, f.rc_roll, f.rc_pitch,
+           f.rc_throttle, f.rc_yaw, f.rc_aux1, f.rc_aux2, f.rc_aux3, f.rc_aux4,
+           f.velocity_x_ms, f.velocity_y_ms, f.velocity_z_ms, f.position_x_m,
+           f.position_y_m, f.position_z_m, f.magnetometer_x, f.magnetometer_y,
+           f.magnetometer_z, f.temperature_c, f.humidity_percent, f.failsafe_active,
+           f.vibration_x, f.vibration_y, f.vibration_z, f.airspeed_ms, f.groundspeed_ms,
+           f.climb_rate_ms, f.throttle_percent, f.rssi_percent, f.raw_data,
+           f.parser_version, f.data_source, f.extra
+    from (
+      select m.* from moved as m
+      where exists (select from telemetry.devices as d where d.id = m.device_id)
+      order by m.id
+    ) as k
+    cross join lateral unnest(k.frames::telemetry.frame_values[]) as f
     on conflict (device_id, recorded_at) do nothing
     returning device_id,
+              flight_id,
               recorded_at,
               coalesce(altitude_m, baro_altitude_m, gps_altitude_m) as altitude_m,
               battery_voltage_v,
               coalesce(groundspeed_ms, gps_speed_ms) as groundspeed_ms,
-              armed
+              armed,
+              gps_latitude,
+              gps_longitude
+  ),
+  claimed as (
+    select d.device_id
+    from (select distinct i.device_id from inserted as i order by 1) as d
+    where pg_catalog.pg_try_advisory_xact_lock(20261201, pg_catalog.hashtext(d.device_id::text))
+  ),
+  steps as (
+    select x.*,
+           lag(x.recorded_at) over w as previous_at,
+           lag(x.flight_id) over w as previous_flight_id,
+           lag(x.armed) over w as previous_armed,
+           lag(x.gps_latitude) over w as previous_latitude,
+           lag(x.gps_longitude) over w as previous_longitude
+    from (
+      select i.*, true as is_new from inserted as i
+      union all
+      select t.device_id, t.last_flight_id, t.last_frame_at, null, null, null, t.last_armed,
+             t.last_gps_latitude, t.last_gps_longitude, false
+      from telemetry.device_tracks as t
+      where t.device_id in (select c.device_id from claimed as c)
+    ) as x
+    window w as (partition by x.device_id order by x.recorded_at)
+  ),
+  measured as (
+    select s.device_id, s.flight_id, s.recorded_at, s.altitude_m, s.battery_voltage_v,
+           s.groundspeed_ms, s.armed, s.gps_latitude, s.gps_longitude,
+           case when s.previous_armed and linked
+             then extract(epoch from s.recorded_at - s.previous_at)::double precision
+             else 0 end as armed_seconds,
+           case when linked and s.gps_latitude is not null and s.previous_latitude is not null
+             then telemetry.gps_distance_m(s.previous_latitude, s.previous_longitude,
+                                           s.gps_latitude, s.gps_longitude)
+             else 0 end as distance_m
+    from steps as s
+    cross join lateral (
+      select s.previous_flight_id is not distinct from s.flight_id
+             and s.recorded_at - s.previous_at <= interval '10 seconds' as linked
+    ) as l
+    where s.is_new
   ),
   hourly as (
     insert into telemetry.hourly_rollups as r (
       device_id, bucket_start, frames, altitude_samples, altitude_sum_m, altitude_min_m,
       altitude_max_m, battery_voltage_min_v, groundspeed_max_ms, armed_frames, first_armed_at,
-      last_armed_at, first_frame_at, last_frame_at
+      last_armed_at, first_frame_at, last_frame_at, battery_voltage_samples,
+      battery_voltage_sum_v, distance_m, armed_seconds
     )
-    select i.device_id,
-           date_trunc('hour', i.recorded_at, 'UTC'),
-           count(*),
-           count(i.altitude_m),
-           coalesce(sum(i.altitude_m), 0),
-           min(i.altitude_m),
-           max(i.altitude_m),
-           min(i.battery_voltage_v),
-           max(i.groundspeed_ms),
-           count(*) filter (where i.armed),
-           min(i.recorded_at) filter (where i.armed),
-           max(i.recorded_at) filter (where i.armed),
-           min(i.recorded_at),
-           max(i.recorded_at)
-    from inserted as i
+    select m.device_id, date_trunc('hour', m.recorded_at, 'UTC'), count(*), count(m.altitude_m),
+           coalesce(sum(m.altitude_m), 0), min(m.altitude_m), max(m.altitude_m),
+           min(m.battery_voltage_v), max(m.groundspeed_ms), count(*) filter (where m.armed),
+           min(m.recorded_at) filter (where m.armed), max(m.recorded_at) filter (where m.armed),
+           min(m.recorded_at), max(m.recorded_at), count(m.battery_voltage_v),
+           coalesce(sum(m.battery_voltage_v), 0), sum(m.distance_m), sum(m.armed_seconds)
+    from measured as m
     group by 1, 2
     -- The same order in every flush, so two flushes never lock rollup rows in opposite orders.
     order by 1, 2
@@ -548,6 +591,10 @@ begin
         last_armed_at = greatest(r.last_armed_at, excluded.last_armed_at),
         first_frame_at = least(r.first_frame_at, excluded.first_frame_at),
         last_frame_at = greatest(r.last_frame_at, excluded.last_frame_at),
+        battery_voltage_samples = r.battery_voltage_samples + excluded.battery_voltage_samples,
+        battery_voltage_sum_v = r.battery_voltage_sum_v + excluded.battery_voltage_sum_v,
+        distance_m = r.distance_m + excluded.distance_m,
+        armed_seconds = r.armed_seconds + excluded.armed_seconds,
         updated_at = now()
     returning 1
   ),
@@ -555,23 +602,16 @@ begin
     insert into telemetry.daily_rollups as r (
       device_id, bucket_start, frames, altitude_samples, altitude_sum_m, altitude_min_m,
       altitude_max_m, battery_voltage_min_v, groundspeed_max_ms, armed_frames, first_armed_at,
-      last_armed_at, first_frame_at, last_frame_at
+      last_armed_at, first_frame_at, last_frame_at, battery_voltage_samples,
+      battery_voltage_sum_v, distance_m, armed_seconds
     )
-    select i.device_id,
-           date_trunc('day', i.recorded_at, 'UTC'),
-           count(*),
-           count(i.altitude_m),
-           coalesce(sum(i.altitude_m), 0),
-           min(i.altitude_m),
-           max(i.altitude_m),
-           min(i.battery_voltage_v),
-           max(i.groundspeed_ms),
-           count(*) filter (where i.armed),
-           min(i.recorded_at) filter (where i.armed),
-           max(i.recorded_at) filter (where i.armed),
-           min(i.recorded_at),
-           max(i.recorded_at)
-    from inserted as i
+    select m.device_id, date_trunc('day', m.recorded_at, 'UTC'), count(*), count(m.altitude_m),
+           coalesce(sum(m.altitude_m), 0), min(m.altitude_m), max(m.altitude_m),
+           min(m.battery_voltage_v), max(m.groundspeed_ms), count(*) filter (where m.armed),
+           min(m.recorded_at) filter (where m.armed), max(m.recorded_at) filter (where m.armed),
+           min(m.recorded_at), max(m.recorded_at), count(m.battery_voltage_v),
+           coalesce(sum(m.battery_voltage_v), 0), sum(m.distance_m), sum(m.armed_seconds)
+    from measured as m
     group by 1, 2
     -- The same order in every flush, so two flushes never lock rollup rows in opposite orders.
     order by 1, 2
@@ -588,20 +628,57 @@ begin
         last_armed_at = greatest(r.last_armed_at, excluded.last_armed_at),
         first_frame_at = least(r.first_frame_at, excluded.first_frame_at),
         last_frame_at = greatest(r.last_frame_at, excluded.last_frame_at),
+        battery_voltage_samples = r.battery_voltage_samples + excluded.battery_voltage_samples,
+        battery_voltage_sum_v = r.battery_voltage_sum_v + excluded.battery_voltage_sum_v,
+        distance_m = r.distance_m + excluded.distance_m,
+        armed_seconds = r.armed_seconds + excluded.armed_seconds,
         updated_at = now()
     returning 1
   ),
-  orphans as (
-    select count(*) as n
-    from frames as f
-    where not exists (select from telemetry.devices as d where d.id = f.device_id)
+  flights as (
+    insert into telemetry.flights as f (
+      device_id, flight_id, started_at, ended_at, frames, distance_m, armed_seconds
+    )
+    select m.device_id, m.flight_id, min(m.recorded_at), max(m.recorded_at), count(*),
+           sum(m.distance_m), sum(m.armed_seconds)
+    from measured as m
+    where m.flight_id is not null
+    group by 1, 2
+    order by 1, 2
+    on conflict (device_id, flight_id) do update
+    set started_at = least(f.started_at, excluded.started_at),
+        ended_at = greatest(f.ended_at, excluded.ended_at),
+        frames = f.frames + excluded.frames,
+        distance_m = f.distance_m + excluded.distance_m,
+        armed_seconds = f.armed_seconds + excluded.armed_seconds,
+        updated_at = now()
+    returning 1
+  ),
+  tracks as (
+    -- A late chunk of older frames leaves a newer track as it is.
+    insert into telemetry.device_tracks as t (
+      device_id, last_frame_at, last_flight_id, last_armed, last_gps_latitude, last_gps_longitude
+    )
+    select distinct on (m.device_id) m.device_id, m.recorded_at, m.flight_id, m.armed,
+           m.gps_latitude, m.gps_longitude
+    from measured as m
+    where m.device_id in (select c.device_id from claimed as c)
+    order by m.device_id, m.recorded_at desc
+    on conflict (device_id) do update
+    set last_frame_at = excluded.last_frame_at,
+        last_flight_id = excluded.last_flight_id,
+        last_armed = excluded.last_armed,
+        last_gps_latitude = excluded.last_gps_latitude,
+        last_gps_longitude = excluded.last_gps_longitude
+    where excluded.last_frame_at > t.last_frame_at
+    returning 1
   )
   select (select count(*) from inserted),
-         (select count(*) from frames) - (select count(*) from inserted) - (select o.n from orphans as o),
-         (select o.n from orphans as o);
+         (select coalesce(sum(m.frame_count), 0) from moved as m)::bigint
+           - (select count(*) from inserted) - (select o.frames from orphans as o),
+         (select o.frames from orphans as o);
 end;
 $$;
-
 grant execute on function telemetry.flush_chunk(integer, bigint) to service_role;
 
 /*

@@ -1,6 +1,6 @@
 -- Analytics rollups: distance flown (from GPS), time armed and average battery voltage per hour
--- and day, and a summary per flight. The flush keeps them current from the rows it inserts (the
--- next migration).
+-- and day, and a summary per flight. The flush keeps them current from the rows it inserts
+-- (migration stage_requests_as_text).
 --
 -- A segment links two consecutive frames of one device and one flight (flight_id equal, both
 -- null counting as equal) at most 10 s apart: its armed time (when the earlier frame was armed)
