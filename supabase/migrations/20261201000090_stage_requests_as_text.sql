@@ -29,6 +29,15 @@ begin
 end;
 $$;
 
+-- Flights of the frames stored so far (the flush above included), so a query by flight finds
+-- them (read_telemetry_page narrows to a flight's times): their times and frames, without
+-- distance or armed time, which the flush counts from now on.
+insert into telemetry.flights (device_id, flight_id, started_at, ended_at, frames, distance_m, armed_seconds)
+select t.device_id, t.flight_id, min(t.recorded_at), max(t.recorded_at), count(*), 0, 0
+from telemetry.telemetry as t
+where t.flight_id is not null
+group by t.device_id, t.flight_id;
+
 drop view public.telemetry_frames;
 drop function public.ingest_batch(jsonb);
 drop function telemetry.ingest_batch_each(jsonb);

@@ -96,6 +96,8 @@ declare
   v_data json;
   v_next json;
   v_count bigint;
+  v_flight_from timestamptz;
+  v_flight_to timestamptz;
 begin
   -- GUARD
   select format_type(a.atttypid, a.atttypmod) into v_type
@@ -131,6 +133,28 @@ begin
       format('f.created_at %1$s, f.recorded_at %1$s, f.device_id %1$s', v_dir)
     else format('(f.%2$I is null), f.%2$I %1$s, f.recorded_at %1$s, f.device_id %1$s', v_dir, p_order_by)
   end;
+
+  -- FLIGHT: a device's flight lies between its first and last frame, so the time range is
+  -- narrowed to them and the index is read only there. Without it an old flight would be found
+  -- by walking every newer frame of the device. The bounds are the flight's row (flushed
+  -- frames) and the device's staged frames of that flight (a few seconds of backlog, unpacked).
+  if p_flight_id is not null and p_device_id is not null then
+    select least(min(b.first_at), min(b.last_at)), greatest(max(b.first_at), max(b.last_at))
+    into v_flight_from, v_flight_to
+    from (
+      select fl.started_at as first_at, fl.ended_at as last_at
+      from telemetry.flights as fl
+      where fl.device_id = p_device_id and fl.flight_id = p_flight_id
+      union all
+      select min(sf.recorded_at), max(sf.recorded_at)
+      from telemetry.telemetry_staging as st
+      cross join lateral unnest(st.frames::telemetry.frame_values[]) as sf
+      where st.device_id = p_device_id and sf.flight_id = p_flight_id
+    ) as b;
+    -- No frame of that flight anywhere: an empty range, found at once.
+    p_from := greatest(p_from, coalesce(v_flight_from, 'infinity'));
+    p_to := least(p_to, coalesce(v_flight_to + interval '1 microsecond', 'infinity'));
+  end if;
 
   -- FILTERS ($1 device, $2 flight, $3 from inclusive, $4 to exclusive)
   if p_device_id is not null then v_filters := v_filters || ' and d.id = $1'; end if;
