@@ -5,6 +5,7 @@
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { Config } from "./config.ts";
+import { HttpError } from "./http.ts";
 
 export type Db = SupabaseClient;
 
@@ -129,4 +130,17 @@ export async function callRpcText<T>(target: RpcTarget, name: string, body: stri
     throw toDbError(error, response.status);
   }
   return parsed as T;
+}
+
+/**
+ * The 503 a caller gets while the database is unreachable or busy, with Retry-After.
+ * @param message what the client is told (default: unavailable, retry)
+ */
+export function databaseUnavailable(message = "The database is unavailable; retry"): HttpError {
+  return new HttpError(503, "database_unavailable", message, undefined, { "retry-after": "5" });
+}
+
+/** A transient DbError as the 503 of databaseUnavailable; any other error as it is. */
+export function unavailableOr(error: unknown): unknown {
+  return error instanceof DbError && error.transient ? databaseUnavailable() : error;
 }

@@ -2,8 +2,7 @@
  * Retries of transient database failures with exponential backoff and jitter. After the last try
  * the caller gets a 503 with Retry-After, never a 500: the device should simply send again.
  */
-import { DbError } from "./db.ts";
-import { HttpError } from "./http.ts";
+import { databaseUnavailable, DbError } from "./db.ts";
 
 export interface RetryOptions {
   maxRetries: number;
@@ -27,12 +26,8 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
     } catch (error) {
       if (!(error instanceof DbError) || !error.transient) throw error;
       if (attempt >= maxRetries) {
-        throw new HttpError(
-          503,
-          "database_unavailable",
+        throw databaseUnavailable(
           `The database did not answer after ${maxRetries + 1} attempts; send again later`,
-          undefined,
-          { "retry-after": "5" },
         );
       }
       await sleep(baseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2));

@@ -3,7 +3,7 @@
  * tenant's device and a device that does not exist get the same 404, so an answer never tells a
  * tenant which ids exist.
  */
-import { type Db, DbError, toDbError } from "./db.ts";
+import { type Db, DbError, toDbError, unavailableOr } from "./db.ts";
 import { HttpError } from "./http.ts";
 
 /**
@@ -18,16 +18,7 @@ export async function requireVisibleDevice(db: Db, deviceId: string): Promise<vo
     found = result.data !== null;
   } catch (error) {
     const dbError = error instanceof DbError ? error : toDbError(error);
-    if (!dbError.transient) throw dbError;
-    throw new HttpError(
-      503,
-      "database_unavailable",
-      "The database is unavailable; retry",
-      undefined,
-      {
-        "retry-after": "5",
-      },
-    );
+    throw unavailableOr(dbError);
   }
   if (!found) throw new HttpError(404, "device_not_found", `No device "${deviceId}"`);
 }

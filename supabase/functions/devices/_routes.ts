@@ -1,7 +1,7 @@
 /**
  * The routes of the `devices` function and what the database's refusals mean to its clients.
  */
-import type { DbError } from "../../../shared/db.ts";
+import { databaseUnavailable, type DbError } from "../../../shared/db.ts";
 import { HttpError } from "../../../shared/http.ts";
 
 export type DeviceRoute =
@@ -62,16 +62,5 @@ export function toDeviceHttpError(error: DbError, route: DeviceRoute): Error {
         { field: "name", message: "must be 1 to 100 characters" },
       ]);
   }
-  if (error.transient) {
-    return new HttpError(
-      503,
-      "database_unavailable",
-      "The database is unavailable; retry",
-      undefined,
-      {
-        "retry-after": "5",
-      },
-    );
-  }
-  return error;
+  return error.transient ? databaseUnavailable() : error;
 }

@@ -13,7 +13,7 @@
  */
 import { type Caller, identifyCaller, requireRole } from "../../../shared/auth.ts";
 import { cacheKey } from "../../../shared/cache.ts";
-import { type Db, DbError } from "../../../shared/db.ts";
+import { type Db, unavailableOr } from "../../../shared/db.ts";
 import type { Deps } from "../../../shared/deps.ts";
 import { sha256Hex } from "../../../shared/device_auth.ts";
 import {
@@ -149,17 +149,7 @@ async function cachedAnswer(
     return jsonResponse({ success: true, ...JSON.parse(hit), cached: true }, 200, headers);
   }
   const answer = await compute().catch((error: unknown) => {
-    throw error instanceof DbError && error.transient
-      ? new HttpError(
-        503,
-        "database_unavailable",
-        "The database is unavailable; retry",
-        undefined,
-        {
-          "retry-after": "5",
-        },
-      )
-      : error;
+    throw unavailableOr(error);
   });
   const body = { ...answer, timestamp: deps.now().toISOString() };
   await deps.cache.set(key, JSON.stringify(body), seconds);

@@ -15,7 +15,7 @@
  * function until the answer (or the stream's headers) was ready, `db` and `cache` its parts.
  */
 import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { DbError } from "../../../shared/db.ts";
+import { unavailableOr } from "../../../shared/db.ts";
 import type { Deps } from "../../../shared/deps.ts";
 import { sha256Hex } from "../../../shared/device_auth.ts";
 import {
@@ -70,17 +70,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
 
     const db = caller.role === "service_role" ? deps.db : deps.dbAs(caller.token);
     const unavailable = (error: unknown) => {
-      throw error instanceof DbError && error.transient
-        ? new HttpError(
-          503,
-          "database_unavailable",
-          "The database is unavailable; retry",
-          undefined,
-          {
-            "retry-after": "5",
-          },
-        )
-        : error;
+      throw unavailableOr(error);
     };
 
     if (query.format !== "json") {
