@@ -14,7 +14,7 @@
  * into telemetry. Frames per second count the same span.
  */
 import { parseArgs } from "node:util";
-import { createStreamParser } from "../shared/parser.ts";
+import { createStreamParser } from "../shared/ingest/parser.ts";
 import { cpuBetween, type CpuSnapshot, cpuSnapshot, functionPeakRss } from "./bench/cpu.ts";
 import { type Frame, fullFrame, realisticFrame } from "./bench/frames.ts";
 import { createNaiveTarget, dropNaiveTarget, NAIVE_REST_PATH } from "./bench/naive_target.ts";

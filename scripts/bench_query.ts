@@ -17,9 +17,9 @@
  * Usage: deno task bench:query [--rounds 3] [--samples 5] [--orders core|all] [--clean]
  */
 import { parseArgs } from "node:util";
-import { FIELD_NAMES } from "../shared/catalogue.ts";
-import { ownerGenerationKey } from "../shared/query_cache.ts";
-import { encodeCursor } from "../shared/query_cursor.ts";
+import { FIELD_NAMES } from "../shared/catalogue/catalogue.ts";
+import { ownerGenerationKey } from "../shared/query/query_cache.ts";
+import { encodeCursor } from "../shared/query/query_cursor.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
 import { GATEWAY_URL, PORTS, stackPath } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";

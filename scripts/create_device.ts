@@ -9,7 +9,7 @@
  * The device is made by public.create_device through the gateway with the stack's secret key,
  * the same RPC the `devices` function calls.
  */
-import { createDeviceSchema } from "../shared/schemas/device.ts";
+import { createDeviceSchema } from "../shared/auth/device_schema.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
 import { GATEWAY_URL } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";

@@ -10,7 +10,7 @@
  * Exit status: 0 imported; 1 the log is truncated or corrupt (what came before the named byte
  * offset was imported) or some frames were not stored; 2 bad usage.
  */
-import { parseTimestamp } from "../shared/timestamp.ts";
+import { parseTimestamp } from "../shared/ingest/timestamp.ts";
 import { GATEWAY_URL } from "./stack/layout.ts";
 import { type ImportSummary, importUlog, UlogImportError } from "./ulog/importer.ts";
 

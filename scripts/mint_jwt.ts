@@ -5,7 +5,7 @@
  * Usage: deno task jwt:mint [user-id] [--ttl seconds] [--legacy]
  *   --legacy signs with the legacy HS256 secret instead.
  */
-import { signHs256 } from "../shared/jwt.ts";
+import { signHs256 } from "../shared/auth/jwt.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
 import * as postgres from "./stack/postgres.ts";
 

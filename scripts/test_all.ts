@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-console -- a command-line tool: the console is its output
 /**
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
- * static checks (fmt, lint, type check), unit tests, then on the local stack the pgTAP tests,
+ * static checks (fmt, lint, type check), unit tests, the repository's layout and deploy checks, then on the local stack the pgTAP tests,
  * the flush concurrency tests, the end-to-end tests through the gateway, the fault suite, the
  * dashboard in headless Chromium and the stack's own start/stop behaviour.
  * This checkout's stack, when already running, is used as it is and left running (another
@@ -129,6 +129,8 @@ await check("deno fmt --check", deno, ["fmt", "--check"]);
 await check("deno lint", deno, ["lint"]);
 await check("deno check", deno, ["task", "--quiet", "check"]);
 await denoSuite("unit tests", ["task", "--quiet", "test"]);
+// The layout rules and the offline deploy check need no stack.
+await denoSuite("repository", ["task", "--quiet", "test:repo"]);
 
 const stackWasRunning = await isListening(PORTS.gateway);
 const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));

@@ -3,7 +3,7 @@
  * realistic 25-field frame (attitude, rates, GPS, battery, motors, mode) or a full frame with a
  * value in every catalogue column. Values follow the frame's index, so every run is the same.
  */
-import { FIELDS } from "../../shared/catalogue.ts";
+import { FIELDS } from "../../shared/catalogue/catalogue.ts";
 
 export type Frame = Record<string, string | number | boolean>;
 

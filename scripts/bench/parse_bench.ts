@@ -10,7 +10,11 @@
  *   alternately with this one; run it with `--config deno.json` when it lies outside the project.
  */
 import { parseArgs } from "node:util";
-import { createStreamParser, type ParseOptions, type ParseResult } from "../../shared/parser.ts";
+import {
+  createStreamParser,
+  type ParseOptions,
+  type ParseResult,
+} from "../../shared/ingest/parser.ts";
 import { type Frame, fullFrame, realisticFrame } from "./frames.ts";
 import { median, spread } from "./stats.ts";
 

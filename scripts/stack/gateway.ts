@@ -8,7 +8,7 @@
  *   HS256 JWT signed with the stack's secret, checked here before the function runs.
  * - `/dashboard/` serves the operator dashboard (scripts/stack/dashboard.ts).
  */
-import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/jwt.ts";
+import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/auth/jwt.ts";
 import { dashboard } from "./dashboard.ts";
 import { type FunctionSpec, listFunctions } from "./functions.ts";
 import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";

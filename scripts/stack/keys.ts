@@ -3,7 +3,7 @@
  * JWTs (HS256), a publishable and a secret API key (not JWTs), and an ES256 signing key published
  * as a JWKS for user tokens. Generated once per data folder and kept in .stack/keys.json.
  */
-import { base64UrlEncode, type Jwk, signEs256, signHs256 } from "../../shared/jwt.ts";
+import { base64UrlEncode, type Jwk, signEs256, signHs256 } from "../../shared/auth/jwt.ts";
 import { JWT_SECRET, stackPath } from "./layout.ts";
 
 interface StoredKeys {

@@ -18,7 +18,7 @@
  * @module
  */
 import { MessageType, ULog } from "@foxglove/ulog";
-import { formatMicros } from "../../shared/timestamp.ts";
+import { formatMicros } from "../../shared/ingest/timestamp.ts";
 import {
   type BatchOutcome,
   type Frame,

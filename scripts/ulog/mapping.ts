@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FIELD_BY_NAME, type FieldName } from "../../shared/catalogue.ts";
+import { FIELD_BY_NAME, type FieldName } from "../../shared/catalogue/catalogue.ts";
 
 /** A decoded ULog message: field names to values, as `@foxglove/ulog` parses them. */
 export type UlogMessage = Readonly<Record<string, unknown>>;

@@ -53,7 +53,7 @@ drop table telemetry.telemetry_staging;
  * literal of this type, e.g. {"(,\"2026-11-26T10:00:00Z\",AUTO,t,...)",...}: unpacking one
  * with unnest(frames::telemetry.frame_values[]) runs each column's own input function, as COPY
  * does, about 2.5 times cheaper than json_populate_recordset, which builds a hash of every
- * object's keys. telemetry-parse writes the literal (shared/frame_values.ts); a test checks that
+ * object's keys. telemetry-parse writes the literal (shared/ingest/frame_values.ts); a test checks that
  * its column order is this type's.
  */
 create type telemetry.frame_values as (

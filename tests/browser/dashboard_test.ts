@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { chromium, type Page } from "playwright-core";
 import { join } from "node:path";
-import { signHs256 } from "../../shared/jwt.ts";
+import { signHs256 } from "../../shared/auth/jwt.ts";
 import { loadKeys, mintUserToken } from "../../scripts/stack/keys.ts";
 import { GATEWAY_URL, PROJECT_ROOT } from "../../scripts/stack/layout.ts";
 

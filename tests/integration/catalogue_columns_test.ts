@@ -3,9 +3,9 @@
  * telemetry and of its staging table, with the catalogue's SQL type, and neither table has a
  * typed field the catalogue lacks.
  */
-import { FRAME_VALUE_COLUMNS } from "../../shared/frame_values.ts";
+import { FRAME_VALUE_COLUMNS } from "../../shared/ingest/frame_values.ts";
 import { assertEquals } from "@std/assert";
-import { FIELDS } from "../../shared/catalogue.ts";
+import { FIELDS } from "../../shared/catalogue/catalogue.ts";
 import { sql } from "./_helpers.ts";
 
 const METADATA_COLUMNS = [

@@ -2,7 +2,7 @@
  * config, telemetry-batch-flush and telemetry-batch-status end to end, with each kind of key.
  */
 import { assert, assertEquals } from "@std/assert";
-import { FIELD_NAMES, findField } from "../../shared/catalogue.ts";
+import { FIELD_NAMES, findField } from "../../shared/catalogue/catalogue.ts";
 import {
   callFunction,
   createDevice,

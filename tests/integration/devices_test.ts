@@ -3,8 +3,8 @@
  * the local stack. Keys are checked against telemetry-parse, the function that uses them.
  */
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
-import { deviceCacheKey, sha256Hex } from "../../shared/device_auth.ts";
-import { signHs256 } from "../../shared/jwt.ts";
+import { deviceCacheKey, sha256Hex } from "../../shared/auth/device_auth.ts";
+import { signHs256 } from "../../shared/auth/jwt.ts";
 import {
   callFunction,
   createDevice,

@@ -3,7 +3,7 @@
  * functions behind /functions/v1 with the JWT check where verify_jwt is on.
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { signHs256 } from "../../shared/jwt.ts";
+import { signHs256 } from "../../shared/auth/jwt.ts";
 import { callFunction, jsonOf, REST_URL, stackKeys } from "./_helpers.ts";
 
 Deno.test("gateway answers /rest/v1/ with the anon key and the publishable key", async () => {

@@ -8,11 +8,11 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { MessageType, ULog } from "@foxglove/ulog";
-import { FIELD_BY_NAME } from "../../shared/catalogue.ts";
+import { FIELD_BY_NAME } from "../../shared/catalogue/catalogue.ts";
 import { PROJECT_ROOT } from "../../scripts/stack/layout.ts";
 import { createDevice, createUser, FUNCTIONS_URL, sql, type TestDevice } from "./_helpers.ts";
 
-const LOG = join(PROJECT_ROOT, "..", "shared", "data", "px4_sample_log_small.ulg");
+const LOG = join(PROJECT_ROOT, "tests", "fixtures", "px4_sample_log_small.ulg");
 const D = 180 / Math.PI;
 
 async function runImport(file: string, device: TestDevice) {

@@ -3,7 +3,7 @@
  * the real telemetry-parse into the local stack's Redis, and the device check through PostgREST.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { liveStreamKey } from "../../shared/live_feed.ts";
+import { liveStreamKey } from "../../shared/live/live_feed.ts";
 import {
   callFunction,
   createDevice,

@@ -6,7 +6,7 @@
  * freshness ingest through telemetry-parse, which bumps the cache generations as it should.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { signHs256 } from "../../shared/jwt.ts";
+import { signHs256 } from "../../shared/auth/jwt.ts";
 import {
   callFunction,
   createDevice,

@@ -1,19 +1,19 @@
 /**
  * The local Upstash REST endpoint serves every command shape the project sends through
- * @upstash/redis (via shared/cache.ts), against the real redis-server, and guards every path
+ * @upstash/redis (via shared/platform/cache.ts), against the real redis-server, and guards every path
  * with the token.
  */
 import { assertEquals } from "@std/assert";
 import { Redis } from "@upstash/redis";
-import { createUpstashCache } from "../../shared/cache.ts";
+import { createUpstashCache } from "../../shared/platform/cache.ts";
 import {
   createLiveFeed,
   LIVE_STREAM_MAX_ENTRIES,
   type LiveEntry,
   liveStreamKey,
   streamEntries,
-} from "../../shared/live_feed.ts";
-import { createMemoryLogger } from "../../shared/log.ts";
+} from "../../shared/live/live_feed.ts";
+import { createMemoryLogger } from "../../shared/platform/log.ts";
 import { PORTS } from "../../scripts/stack/layout.ts";
 import { stackKeys } from "./_helpers.ts";
 

@@ -2,12 +2,12 @@
  * GET /config: the field catalogue and pipeline settings. Any valid JWT or API key may read it
  * (the anon key included): it describes the API, not anyone's data.
  */
-import { identifyCaller } from "../../../shared/auth.ts";
-import { FIELDS, telemetryFieldDescriptions } from "../../../shared/catalogue.ts";
-import { callRpc } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
-import { PARSER_VERSION } from "../../../shared/parser.ts";
+import { identifyCaller } from "../../../shared/auth/operator_auth.ts";
+import { FIELDS, telemetryFieldDescriptions } from "../../../shared/catalogue/catalogue.ts";
+import { callRpc } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/platform/http.ts";
+import { PARSER_VERSION } from "../../../shared/ingest/parser.ts";
 
 interface Settings {
   "batch_size": number;

@@ -1,8 +1,8 @@
 /**
  * The routes of the `devices` function and what the database's refusals mean to its clients.
  */
-import { databaseUnavailable, type DbError } from "../../../shared/db.ts";
-import { HttpError } from "../../../shared/http.ts";
+import { databaseUnavailable, type DbError } from "../../../shared/platform/db.ts";
+import { HttpError } from "../../../shared/platform/http.ts";
 
 export type DeviceRoute =
   | { kind: "collection" }

@@ -1,6 +1,6 @@
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
-import { DbError } from "../../../shared/db.ts";
-import { HttpError } from "../../../shared/http.ts";
+import { DbError } from "../../../shared/platform/db.ts";
+import { HttpError } from "../../../shared/platform/http.ts";
 import { matchDeviceRoute, toDeviceHttpError } from "./_routes.ts";
 
 const ID = "11111111-1111-4111-8111-111111111111";

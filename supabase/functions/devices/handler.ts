@@ -8,10 +8,10 @@
  * refuses the key on the next request instead of after DEVICE_AUTH_CACHE_SECONDS.
  * A user's calls run with their own token (RLS and auth.uid() apply); service role's as itself.
  */
-import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { callRpc, type Db, DbError } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { deviceCacheKey } from "../../../shared/device_auth.ts";
+import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { callRpc, type Db, DbError } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { deviceCacheKey } from "../../../shared/auth/device_auth.ts";
 import {
   HttpError,
   jsonResponse,
@@ -19,8 +19,12 @@ import {
   requireMethod,
   subPath,
   withBoundary,
-} from "../../../shared/http.ts";
-import { createDeviceSchema, fieldProblems, uuidSchema } from "../../../shared/schemas/device.ts";
+} from "../../../shared/platform/http.ts";
+import {
+  createDeviceSchema,
+  fieldProblems,
+  uuidSchema,
+} from "../../../shared/auth/device_schema.ts";
 import { type DeviceRoute, matchDeviceRoute, toDeviceHttpError } from "./_routes.ts";
 
 /** Bodies are one short name: anything near this size is not a device request. */

@@ -4,9 +4,9 @@
  * tests/integration/devices_test.ts.
  */
 import { assertEquals } from "@std/assert";
-import type { Deps } from "../../../shared/deps.ts";
-import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
-import { signHs256 } from "../../../shared/jwt.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { createNoDbDeps } from "../../../tests/_no_db_deps.ts";
+import { signHs256 } from "../../../shared/auth/jwt.ts";
 import { createDevicesHandler } from "./handler.ts";
 
 const SECRET = "a-test-secret-that-is-at-least-32-characters";

@@ -1,4 +1,4 @@
-import { createDeps } from "../../../shared/deps.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
 import { createDevicesHandler } from "./handler.ts";
 
 Deno.serve(createDevicesHandler(createDeps(Deno.env.toObject(), "devices")));

@@ -4,9 +4,9 @@
  * oldest pending frame is older than HEALTH_MAX_PENDING_AGE_SECONDS; unhealthy (503): the
  * database does not answer.
  */
-import { callRpc } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+import { callRpc } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/platform/http.ts";
 
 interface BatchStatus {
   "pending_records": number;

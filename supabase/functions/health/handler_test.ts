@@ -3,8 +3,8 @@
  * health checks themselves are tested end to end in tests/integration/.
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { CORS_HEADERS } from "../../../shared/http.ts";
-import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
+import { CORS_HEADERS } from "../../../shared/platform/http.ts";
+import { createNoDbDeps } from "../../../tests/_no_db_deps.ts";
 import { createHealthHandler } from "./handler.ts";
 
 const NOW = new Date("2026-11-26T12:00:00.000Z");

@@ -1,4 +1,4 @@
-import { createDeps } from "../../../shared/deps.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
 import { createHealthHandler } from "./handler.ts";
 
 Deno.serve(createHealthHandler(createDeps(Deno.env.toObject(), "health")));

@@ -9,7 +9,7 @@ import {
   type ParamProblem,
   timestampParam,
   unknownParams,
-} from "../../../shared/query_params.ts";
+} from "../../../shared/query/query_params.ts";
 
 export type Bucket = "hour" | "day";
 

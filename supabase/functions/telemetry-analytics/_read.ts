@@ -3,7 +3,7 @@
  * monitor and internals through the monitoring functions. Every read is bounded by an index and
  * a limit, so its cost never grows with the number of frames stored.
  */
-import { callRpc, type Db, toDbError } from "../../../shared/db.ts";
+import { callRpc, type Db, toDbError } from "../../../shared/platform/db.ts";
 import type { RollupsRequest } from "./_params.ts";
 
 const ROLLUP_COLUMNS = [

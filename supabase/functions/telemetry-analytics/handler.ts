@@ -11,11 +11,11 @@
  * 404 like an unknown one. Every answer is cached in Redis under the caller's scope for as long
  * as its source stays unchanged (CACHE_SECONDS), and `Cache-Control` says so.
  */
-import { type Caller, identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { cacheKey } from "../../../shared/cache.ts";
-import { type Db, unavailableOr } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { sha256Hex } from "../../../shared/device_auth.ts";
+import { type Caller, identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { cacheKey } from "../../../shared/platform/cache.ts";
+import { type Db, unavailableOr } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { sha256Hex } from "../../../shared/auth/device_auth.ts";
 import {
   HttpError,
   jsonResponse,
@@ -23,9 +23,13 @@ import {
   requireMethod,
   subPath,
   withBoundary,
-} from "../../../shared/http.ts";
-import { badParameters, throwIfProblems, unknownParams } from "../../../shared/query_params.ts";
-import { requireVisibleDevice } from "../../../shared/visible_device.ts";
+} from "../../../shared/platform/http.ts";
+import {
+  badParameters,
+  throwIfProblems,
+  unknownParams,
+} from "../../../shared/query/query_params.ts";
+import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
 import { parseFlightsRequest, parseRollupsRequest, windowOf } from "./_params.ts";
 import {
   readFlight,

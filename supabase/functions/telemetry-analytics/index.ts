@@ -1,4 +1,4 @@
-import { createDeps } from "../../../shared/deps.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
 import { createAnalyticsHandler } from "./handler.ts";
 
 Deno.serve(createAnalyticsHandler(createDeps(Deno.env.toObject(), "telemetry-analytics")));

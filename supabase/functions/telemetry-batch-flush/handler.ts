@@ -2,10 +2,10 @@
  * POST /telemetry-batch-flush: moves every staged frame into the telemetry table now, instead of
  * waiting for the pg_cron job. service_role only.
  */
-import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { callRpc } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { callRpc } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/platform/http.ts";
 
 interface FlushResult {
   skipped: boolean;

@@ -2,10 +2,10 @@
  * GET /telemetry-batch-status: pending records, batch size, age of the oldest pending frame, the
  * last flush and the schedule. Any operator (user JWT or service role); counts only, no rows.
  */
-import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { callRpc } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
+import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { callRpc } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { jsonResponse, requireMethod, withBoundary } from "../../../shared/platform/http.ts";
 
 export function createBatchStatusHandler(deps: Deps): (request: Request) => Promise<Response> {
   return withBoundary("telemetry-batch-status", deps.logger, async (request, context) => {

@@ -4,8 +4,8 @@
  * comment after `heartbeatMs` of silence, and after `seconds` a final `end` event with a retry
  * hint, so the stream fits the platform's wall clock and the client reconnects with Last-Event-ID.
  */
-import { type LiveFeed, LiveFeedUnavailable } from "../../../shared/live_feed.ts";
-import { sseComment, sseEvent } from "../../../shared/sse.ts";
+import { type LiveFeed, LiveFeedUnavailable } from "../../../shared/live/live_feed.ts";
+import { sseComment, sseEvent } from "../../../shared/live/sse.ts";
 
 export interface LiveTiming {
   pollMs: number;

@@ -10,16 +10,16 @@
  * `end` after `duration` seconds (default and most 120, under the hosted 150 s wall clock),
  * with `retry:` so the client reconnects with Last-Event-ID. Tokens travel in headers only.
  */
-import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import type { Deps } from "../../../shared/deps.ts";
+import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
 import {
   CORS_HEADERS,
   HttpError,
   requireMethod,
   subPath,
   withBoundary,
-} from "../../../shared/http.ts";
-import { type LiveFeed, parseEventId } from "../../../shared/live_feed.ts";
+} from "../../../shared/platform/http.ts";
+import { type LiveFeed, parseEventId } from "../../../shared/live/live_feed.ts";
 import {
   deviceIdParam,
   flightIdParam,
@@ -27,8 +27,8 @@ import {
   type ParamProblem,
   throwIfProblems,
   unknownParams,
-} from "../../../shared/query_params.ts";
-import { requireVisibleDevice } from "../../../shared/visible_device.ts";
+} from "../../../shared/query/query_params.ts";
+import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
 import { DEFAULT_TIMING, liveStream, type LiveTiming } from "./_stream.ts";
 
 /** The longest stream, in seconds: under the free plan's 150 s wall clock per request. */

@@ -1,5 +1,5 @@
-import { createDeps } from "../../../shared/deps.ts";
-import { createLiveFeed } from "../../../shared/live_feed.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
+import { createLiveFeed } from "../../../shared/live/live_feed.ts";
 import { createLiveHandler } from "./handler.ts";
 
 const deps = createDeps(Deno.env.toObject(), "telemetry-live");

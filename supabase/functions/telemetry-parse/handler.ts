@@ -7,7 +7,7 @@
  * in Postgres.
  *
  * A streaming request (`?stream=true`) is read, parsed and stored chunk by chunk as it arrives
- * (shared/stream_ingest.ts) and answers its counts at its end or its time limit; GET answers the
+ * (shared/ingest/stream_ingest.ts) and answers its counts at its end or its time limit; GET answers the
  * device's resume point, its newest stored `recorded_at`.
  *
  * A single-line body answers the reference API's shape exactly
@@ -15,25 +15,33 @@
  * `accepted, rejected, errors` (the first 100 errors) and has `parsed_data: null`, since echoing
  * thousands of frames back would cost the device more than it tells it.
  */
-import { withRetry } from "../../../shared/retry.ts";
-import { DbError } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
+import { withRetry } from "../../../shared/platform/retry.ts";
+import { DbError } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
 import {
   authenticateDevice,
   createLocalDeviceCache,
   deviceCacheKey,
-} from "../../../shared/device_auth.ts";
-import { HttpError, jsonResponse, requireMethod, withBoundary } from "../../../shared/http.ts";
-import type { ParseResult, TelemetryRow } from "../../../shared/parser.ts";
-import { createIngestStore, type IngestAnswer } from "../../../shared/ingest_store.ts";
-import { createLiveFeed } from "../../../shared/live_feed.ts";
-import { createRateLimiter } from "../../../shared/rate_limit.ts";
-import { createReceiveClock } from "../../../shared/receive_clock.ts";
-import { checkTelemetryContentType, readTelemetryBody } from "../../../shared/telemetry_body.ts";
-import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/stream_ingest.ts";
-import type { StreamLimits } from "../../../shared/config.ts";
-import type { Device } from "../../../shared/device_auth.ts";
-import { callRpc } from "../../../shared/db.ts";
+} from "../../../shared/auth/device_auth.ts";
+import {
+  HttpError,
+  jsonResponse,
+  requireMethod,
+  withBoundary,
+} from "../../../shared/platform/http.ts";
+import type { ParseResult, TelemetryRow } from "../../../shared/ingest/parser.ts";
+import { createIngestStore, type IngestAnswer } from "../../../shared/ingest/ingest_store.ts";
+import { createLiveFeed } from "../../../shared/live/live_feed.ts";
+import { createRateLimiter } from "../../../shared/auth/rate_limit.ts";
+import { createReceiveClock } from "../../../shared/ingest/receive_clock.ts";
+import {
+  checkTelemetryContentType,
+  readTelemetryBody,
+} from "../../../shared/ingest/telemetry_body.ts";
+import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/ingest/stream_ingest.ts";
+import type { StreamLimits } from "../../../shared/platform/config.ts";
+import type { Device } from "../../../shared/auth/device_auth.ts";
+import { callRpc } from "../../../shared/platform/db.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

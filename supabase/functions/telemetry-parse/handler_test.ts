@@ -5,11 +5,11 @@
  * tested end to end in tests/integration/.
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { type Device, deviceCacheKey, sha256Hex } from "../../../shared/device_auth.ts";
-import { CORS_HEADERS } from "../../../shared/http.ts";
-import type { LogFields } from "../../../shared/log.ts";
-import { createNoDbDeps } from "../../../shared/no_db_deps.ts";
-import { parseTelemetry } from "../../../shared/parser.ts";
+import { type Device, deviceCacheKey, sha256Hex } from "../../../shared/auth/device_auth.ts";
+import { CORS_HEADERS } from "../../../shared/platform/http.ts";
+import type { LogFields } from "../../../shared/platform/log.ts";
+import { createNoDbDeps } from "../../../tests/_no_db_deps.ts";
+import { parseTelemetry } from "../../../shared/ingest/parser.ts";
 import { createParseHandler } from "./handler.ts";
 
 const NOW = new Date("2026-11-26T12:00:00.000Z");

@@ -1,4 +1,4 @@
-import { createDeps } from "../../../shared/deps.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
 import { createParseHandler } from "./handler.ts";
 
 Deno.serve(createParseHandler(createDeps(Deno.env.toObject(), "telemetry-parse")));

@@ -4,9 +4,9 @@
  * which frames are visible. The function reads each page in O(limit) (keyset cursor, indexes
  * for the unbounded orders, a count capped at COUNT_CAP); see its migration.
  */
-import { type Db, toDbError } from "../../../shared/db.ts";
-import { type CursorPosition, encodeCursor } from "../../../shared/query_cursor.ts";
-import { columnsOf, type TelemetryQuery } from "../../../shared/schemas/query.ts";
+import { type Db, toDbError } from "../../../shared/platform/db.ts";
+import { type CursorPosition, encodeCursor } from "../../../shared/query/query_cursor.ts";
+import { columnsOf, type TelemetryQuery } from "../../../shared/query/query_schema.ts";
 
 /** How `count` was computed: counted exactly, or estimated past COUNT_CAP. */
 export type CountMethod = "exact" | "estimated";

@@ -4,9 +4,9 @@
  * keyset cursor, each when the client has taken the previous one, so memory stays constant and a
  * slow client slows the reads instead of filling a buffer.
  */
-import type { Db } from "../../../shared/db.ts";
-import { decodeCursor } from "../../../shared/query_cursor.ts";
-import type { TelemetryQuery } from "../../../shared/schemas/query.ts";
+import type { Db } from "../../../shared/platform/db.ts";
+import { decodeCursor } from "../../../shared/query/query_cursor.ts";
+import type { TelemetryQuery } from "../../../shared/query/query_schema.ts";
 import { readFrames } from "./_frames.ts";
 
 /** Frames per database read while streaming. */

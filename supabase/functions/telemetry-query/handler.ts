@@ -5,7 +5,7 @@
  * every frame; both see frames the moment ingest accepted them (telemetry ∪ staging).
  *
  * Answers are cached in Redis under the caller's scope and the scope's generation, which ingest
- * bumps after every commit (shared/query_cache.ts): a repeated query is served from the cache,
+ * bumps after every commit (shared/query/query_cache.ts): a repeated query is served from the cache,
  * a query after an ingest is computed afresh. Without Redis every query goes to Postgres.
  * A cached page is kept as JSON text and spliced into the answer unparsed, so a hit costs two
  * Redis reads and no JSON work on the page.
@@ -14,24 +14,24 @@
  * query instead of one page (_stream.ts). `Server-Timing: fn;dur=` is the time spent in the
  * function until the answer (or the stream's headers) was ready, `db` and `cache` its parts.
  */
-import { identifyCaller, requireRole } from "../../../shared/auth.ts";
-import { unavailableOr } from "../../../shared/db.ts";
-import type { Deps } from "../../../shared/deps.ts";
-import { sha256Hex } from "../../../shared/device_auth.ts";
+import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { unavailableOr } from "../../../shared/platform/db.ts";
+import type { Deps } from "../../../shared/platform/deps.ts";
+import { sha256Hex } from "../../../shared/auth/device_auth.ts";
 import {
   CORS_HEADERS,
   HttpError,
   requireMethod,
   subPath,
   withBoundary,
-} from "../../../shared/http.ts";
+} from "../../../shared/platform/http.ts";
 import {
   queryCacheKey,
   queryCacheKeyPrefix,
   type QueryScope,
   scopeGenerationKey,
-} from "../../../shared/query_cache.ts";
-import { canonicalQuery, parseTelemetryQuery } from "../../../shared/schemas/query.ts";
+} from "../../../shared/query/query_cache.ts";
+import { canonicalQuery, parseTelemetryQuery } from "../../../shared/query/query_schema.ts";
 import { readFrames } from "./_frames.ts";
 import { streamFrames } from "./_stream.ts";
 

@@ -1,4 +1,4 @@
-import { createDeps } from "../../../shared/deps.ts";
+import { createDeps } from "../../../shared/platform/deps.ts";
 import { createTelemetryQueryHandler } from "./handler.ts";
 
 Deno.serve(createTelemetryQueryHandler(createDeps(Deno.env.toObject(), "telemetry-query")));

@@ -1,0 +1,306 @@
+/**
+ * The live feed: ingest publishes each device's newest frames to a capped Redis stream per device
+ * after they were committed, and telemetry-live reads them from there, so watching a device never
+ * polls Postgres. One stream entry holds a chunk of one request's frames (at most
+ * LIVE_ENTRY_MAX_FRAMES, newest last), so Redis work is per request, not per frame.
+ *
+ * An event id is `<entry id>/<index in entry>` (the entry id `<ms>-<seq>` is assigned by Redis and
+ * only grows within a device's stream), so ids are monotonic per device and `Last-Event-ID`
+ * resumes after exactly that frame. A bare entry id (what `end` events carry, and every id before
+ * entries held chunks) means "after the whole entry".
+ *
+ * Redis never holds the only copy: a frame missed here is still in Postgres (telemetry-query).
+ * Publishing is fire-and-forget; reading throws LiveFeedUnavailable so the stream can say so.
+ */
+import { Redis } from "@upstash/redis";
+import { cacheKey } from "../platform/cache.ts";
+import type { Logger } from "../platform/log.ts";
+
+/** Frames per stream entry: an entry stays small (about 55 kB at 25 fields). */
+export const LIVE_ENTRY_MAX_FRAMES = 50;
+/** How long frames stay in a device's stream (the old window: 1,000 frames at 10 Hz). */
+export const LIVE_STREAM_WINDOW_MS = 100_000;
+/** Entries a device's stream keeps at most, whatever its rate: bounds memory for bursts. */
+export const LIVE_STREAM_MAX_ENTRIES = 1000;
+/** A request publishes at most its newest frames (a backlog upload is not live). */
+const MAX_FRAMES_PER_REQUEST = 1000;
+/** A device that stopped sending loses its stream after this long. */
+export const LIVE_STREAM_TTL_SECONDS = 3600;
+/** One Upstash request carries at most 1 MB: publish in pipelines of about half that. */
+const MAX_PIPELINE_CHARS = 500_000;
+
+/** The Redis stream of one device's frames. */
+export function liveStreamKey(deviceId: string): string {
+  return cacheKey("live", deviceId);
+}
+
+/** One frame as an event: its event id, flight and JSON text (the frame with the query's names). */
+export interface LiveFrame {
+  id: string;
+  flightId: string | null;
+  data: string;
+}
+
+/** One stream entry: its Redis id and its frames, oldest first. */
+export interface LiveEntry {
+  id: string;
+  frames: LiveFrame[];
+}
+
+/** Frames a request stored for one device, newest last. */
+export interface PublishedFrames {
+  deviceId: string;
+  frames: readonly Record<string, unknown>[];
+}
+
+/** Redis could not be read: the stream tells the client to retry. */
+export class LiveFeedUnavailable extends Error {
+  override readonly name = "LiveFeedUnavailable";
+}
+
+export interface LiveFeed {
+  /** Publishes stored frames; never throws and never waits for Redis (failures are logged). */
+  publish(batches: readonly PublishedFrames[]): void;
+  /**
+   * Up to `count` entries after the event id `afterId` (exclusive), oldest first; the entry it
+   * points into comes back with only its frames after it.
+   * @throws {LiveFeedUnavailable}
+   */
+  readAfter(deviceId: string, afterId: string, count: number): Promise<LiveEntry[]>;
+  /**
+   * The id of the newest entry ("0-0" when there is none): where a new stream starts.
+   * @throws {LiveFeedUnavailable}
+   */
+  newestId(deviceId: string): Promise<string>;
+  /**
+   * Whether entries after `afterId` were trimmed or expired, so a resume from it has a gap.
+   * @throws {LiveFeedUnavailable}
+   */
+  hasGapAfter(deviceId: string, afterId: string): Promise<boolean>;
+}
+
+/** A parsed event id: the entry's `[ms, seq]`, and the frame's index (null: the whole entry). */
+export interface EventId {
+  entry: [bigint, bigint];
+  entryId: string;
+  index: number | null;
+}
+
+/** Parses an event id `<ms>-<seq>[/<index>]`; null when it is not one of ours. */
+export function parseEventId(text: string): EventId | null {
+  const match = /^((\d{1,15})-(\d{1,15}))(?:\/(\d{1,4}))?$/.exec(text);
+  if (!match) return null;
+  return {
+    entry: [BigInt(match[2] ?? "0"), BigInt(match[3] ?? "0")],
+    entryId: match[1] ?? "0-0",
+    index: match[4] === undefined ? null : Number(match[4]),
+  };
+}
+
+/**
+ * Compares two event ids like a sort comparator: by entry, then index, a bare entry id (the
+ * whole entry) after all of its frames.
+ */
+export function compareEventIds(a: string, b: string): number {
+  const none: EventId = { entry: [0n, 0n], entryId: "0-0", index: null };
+  const x = parseEventId(a) ?? none;
+  const y = parseEventId(b) ?? none;
+  for (let part = 0; part < 2; part++) {
+    const [p, q] = [x.entry[part] ?? 0n, y.entry[part] ?? 0n];
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  const [i, j] = [x.index ?? Infinity, y.index ?? Infinity];
+  return i === j ? 0 : i < j ? -1 : 1;
+}
+
+/** One entry's fields: its frames' JSON texts, one a line, and their flights as a JSON array. */
+export interface EntryFields {
+  frames: string;
+  flights: string;
+}
+
+/**
+ * A request's frames for one device as stream entries of at most `size` frames, newest last.
+ * Frames are joined with newlines: JSON text never holds a raw newline, so a reader splits them
+ * without parsing.
+ */
+export function chunkFrames(
+  deviceId: string,
+  frames: readonly Record<string, unknown>[],
+  size: number = LIVE_ENTRY_MAX_FRAMES,
+): EntryFields[] {
+  const chunks: EntryFields[] = [];
+  for (let start = 0; start < frames.length; start += size) {
+    const chunk = frames.slice(start, start + size);
+    chunks.push({
+      frames: chunk.map((frame) => JSON.stringify({ device_id: deviceId, ...frame })).join("\n"),
+      // The flights beside the frames, so a stream filtered by flight need not parse them.
+      flights: JSON.stringify(
+        chunk.map((frame) => typeof frame["flight_id"] === "string" ? frame["flight_id"] : null),
+      ),
+    });
+  }
+  return chunks;
+}
+
+/**
+ * The oldest id a stream still holds when older entries were trimmed, '' when none ever were,
+ * or 'missing' when the stream does not exist. XINFO STREAM's entries-added counts every entry
+ * ever added; more than its length means trimming. A script: the client has no XINFO STREAM.
+ */
+const OLDEST_AFTER_TRIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local added, length = 0, 0
+for i = 1, #info, 2 do
+  if info[i] == 'entries-added' then added = info[i + 1] end
+  if info[i] == 'length' then length = info[i + 1] end
+end
+if added <= length then return '' end
+return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+`;
+
+/**
+ * Entries from a raw XRANGE reply, `[[id, [field, value, ...]], ...]` (automatic
+ * deserialization is off, so the client hands it over as Redis sent it), each frame with its
+ * event id `<entry id>/<index>`. Entries without frames are skipped.
+ */
+export function streamEntries(reply: unknown): LiveEntry[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.flatMap((item): LiveEntry[] => {
+    if (!Array.isArray(item) || typeof item[0] !== "string" || !Array.isArray(item[1])) return [];
+    const id: string = item[0];
+    const fields: unknown[] = item[1];
+    const field = (name: string) => {
+      for (let at = 0; at < fields.length; at += 2) if (fields[at] === name) return fields[at + 1];
+      return undefined;
+    };
+    const frames = field("frames");
+    if (typeof frames !== "string" || frames === "") return [];
+    const flights = parseFlights(field("flights"));
+    return [{
+      id,
+      frames: frames.split("\n").map((data, index) => {
+        const flight = flights[index];
+        return { id: `${id}/${index}`, flightId: typeof flight === "string" ? flight : null, data };
+      }),
+    }];
+  });
+}
+
+function parseFlights(text: unknown): unknown[] {
+  if (typeof text !== "string") return [];
+  try {
+    const flights: unknown = JSON.parse(text);
+    return Array.isArray(flights) ? flights : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A LiveFeed on Upstash Redis; a disabled one (always unavailable) when Redis is not set. */
+export function createLiveFeed(
+  options: { url: string; token: string } | null,
+  logger: Logger,
+): LiveFeed {
+  if (!options) return createDisabledLiveFeed();
+  const redis = new Redis({
+    url: options.url,
+    token: options.token,
+    automaticDeserialization: false,
+    retry: false,
+    enableTelemetry: false,
+    signal: () => AbortSignal.timeout(1_000),
+  });
+  const unavailable = (error: unknown): never => {
+    throw new LiveFeedUnavailable(error instanceof Error ? error.message : String(error));
+  };
+
+  async function send(batches: readonly PublishedFrames[]): Promise<void> {
+    let pipeline = redis.pipeline();
+    let chars = 0;
+    let commands = 0;
+    // Pipelines go one after another, so each device's entries keep their order.
+    const flush = async () => {
+      if (commands > 0) await pipeline.exec();
+      pipeline = redis.pipeline();
+      chars = 0;
+      commands = 0;
+    };
+    for (const { deviceId, frames } of batches) {
+      const key = liveStreamKey(deviceId);
+      for (const entry of chunkFrames(deviceId, frames.slice(-MAX_FRAMES_PER_REQUEST))) {
+        const size = entry.frames.length + entry.flights.length;
+        if (chars + size > MAX_PIPELINE_CHARS) await flush();
+        pipeline.xadd(key, "*", { frames: entry.frames, flights: entry.flights }, {
+          trim: { type: "MAXLEN", threshold: LIVE_STREAM_MAX_ENTRIES, comparison: "~" },
+        });
+        chars += size;
+        commands++;
+      }
+      // MAXLEN counts entries, not frames: a device sending batches would keep far more than
+      // the window, so its stream is also trimmed by time (ids start with Redis's clock in ms).
+      // Exact ("~" drops only whole nodes of 100 entries: a slow stream would keep them all);
+      // once per request, so it stays cheap. A one-frame request adds one frame per entry,
+      // which MAXLEN alone already bounds to the window at 10 Hz.
+      if (frames.length > 1) {
+        pipeline.xtrim(key, {
+          strategy: "MINID",
+          exactness: "=",
+          threshold: `${Date.now() - LIVE_STREAM_WINDOW_MS}`,
+        });
+        commands++;
+      }
+      pipeline.expire(key, LIVE_STREAM_TTL_SECONDS);
+      commands++;
+    }
+    await flush();
+  }
+
+  return {
+    publish: (batches) => {
+      if (batches.length === 0) return;
+      send(batches).catch((error: unknown) => {
+        logger.warn("live feed publish failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+    },
+    readAfter: async (deviceId, afterId, count) => {
+      const after = parseEventId(afterId);
+      if (!after) throw new RangeError(`Cannot read after "${afterId}": not an event id`);
+      // After a frame, its entry is read again (inclusive) and its earlier frames dropped.
+      const start = after.index === null ? `(${after.entryId}` : after.entryId;
+      const reply: unknown = await redis
+        .xrange(liveStreamKey(deviceId), start, "+", count)
+        .catch(unavailable);
+      return streamEntries(reply).flatMap((entry): LiveEntry[] => {
+        if (entry.id !== after.entryId || after.index === null) return [entry];
+        const rest = entry.frames.slice(after.index + 1);
+        return rest.length > 0 ? [{ id: entry.id, frames: rest }] : [];
+      });
+    },
+    newestId: async (deviceId) => {
+      const reply: unknown = await redis
+        .xrevrange(liveStreamKey(deviceId), "+", "-", 1)
+        .catch(unavailable);
+      return streamEntries(reply)[0]?.id ?? "0-0";
+    },
+    hasGapAfter: async (deviceId, afterId) => {
+      const reply: unknown = await redis
+        .eval(OLDEST_AFTER_TRIM, [liveStreamKey(deviceId)], [])
+        .catch(unavailable);
+      // A missing stream (expired, or Redis restarted) cannot prove that nothing was lost.
+      if (reply === "missing") return true;
+      // Only the entry counts: a frame inside the oldest entry still held resumes without a gap.
+      const entryId = parseEventId(afterId)?.entryId ?? "0-0";
+      return typeof reply === "string" && parseEventId(reply) !== null &&
+        compareEventIds(entryId, reply) < 0;
+    },
+  };
+}
+
+function createDisabledLiveFeed(): LiveFeed {
+  const down = () => Promise.reject(new LiveFeedUnavailable("Redis is not configured"));
+  return { publish: () => {}, readAfter: down, newestId: down, hasGapAfter: down };
+}

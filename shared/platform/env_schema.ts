@@ -1,0 +1,77 @@
+/**
+ * The environment every function reads at cold start. Hosted Supabase sets the SUPABASE_* ones;
+ * the Upstash pair and the limits are set with `supabase secrets set` (see README).
+ */
+import { z } from "zod";
+
+/** A public or private key in JWK form, as found in a JWKS (SUPABASE_JWKS). */
+export interface Jwk extends JsonWebKey {
+  kid?: string;
+}
+
+const jsonRecord = z.string().transform((text, ctx) => {
+  try {
+    const value: unknown = JSON.parse(text);
+    const parsed = z.record(z.string(), z.string()).safeParse(value);
+    if (parsed.success) return parsed.data;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({
+    code: "custom",
+    message: 'must be a JSON object of names to keys, e.g. {"default":"…"}',
+  });
+  return z.NEVER;
+});
+
+const jwkSchema = z.custom<Jwk>(
+  (value) => typeof value === "object" && value !== null && "kty" in value,
+  "each key must be a JWK with a kty",
+);
+
+const jwksJson = z.string().transform((text, ctx) => {
+  try {
+    const value: unknown = JSON.parse(text);
+    const parsed = z.union([z.object({ keys: z.array(jwkSchema) }), z.array(jwkSchema)])
+      .safeParse(value);
+    if (parsed.success) return Array.isArray(parsed.data) ? parsed.data : parsed.data.keys;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: "custom", message: 'must be a JWKS: {"keys":[…]} or […]' });
+  return z.NEVER;
+});
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const envSchema = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_ANON_KEY: z.string().min(1).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_PUBLISHABLE_KEYS: jsonRecord.optional(),
+  SUPABASE_SECRET_KEYS: jsonRecord.optional(),
+  SUPABASE_JWKS: jwksJson.optional(),
+  SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  TELEMETRY_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
+  // One request is one staged row, and a staged request holds at most 10,000 frames.
+  // A slow (trickled) body is cut off after this; see shared/platform/body_deadline.ts.
+  TELEMETRY_BODY_TIMEOUT_MS: positiveInt(10_000),
+  TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
+  TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
+  TELEMETRY_MAX_RETRIES: positiveInt(3),
+  DEVICE_AUTH_CACHE_SECONDS: positiveInt(60),
+  QUERY_CACHE_SECONDS: positiveInt(300),
+  HEALTH_MAX_PENDING_AGE_SECONDS: positiveInt(300),
+  // Streaming ingest (?stream=true): a request ends, with its counts, before the hosted wall
+  // clock (150 s free, 400 s paid); a stored chunk is one ingest statement (at most 10,000 frames).
+  TELEMETRY_STREAM_MAX_SECONDS: z.coerce.number().int().positive().max(390).default(120),
+  TELEMETRY_STREAM_CHUNK_FRAMES: z.coerce.number().int().positive().max(10_000).default(500),
+  TELEMETRY_STREAM_CHUNK_MS: positiveInt(1_000),
+  // The CPU guard: at the measured ~180 µs per frame (100 Hz, 10 writes/s), 10,000 lines stay
+  // under the hosted ~2 s of CPU per request (README, Streaming ingest).
+  TELEMETRY_STREAM_MAX_LINES: positiveInt(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
