@@ -6,9 +6,16 @@
  * is down for a while loses nothing but the oldest frames beyond `maxBufferedFrames`. After an
  * outage the backlog leaves in large batches, up to `maxBatchFrames` each, so it drains quickly.
  *
+ * With a {@link Spool} the backlog is on disk as well: a frame is produced only once it is
+ * fsync'd there, a batch's key is written before its first send, and a client started again on
+ * the same spool (after a reboot or a kill) sends what was never acknowledged, the unanswered
+ * batch under its first key. The memory buffer then holds at most `maxBufferedFrames` of the
+ * spool's frames and is refilled from disk as batches leave.
+ *
  * @module
  */
 import { type BatchOutcome, type Frame, sendBatch, type SendOptions, systemClock } from "./send.ts";
+import type { Spool } from "./spool.ts";
 
 export type { BatchOutcome, Frame };
 
@@ -23,6 +30,8 @@ export interface DeviceClientOptions extends SendOptions {
   readonly newKey?: () => string;
   /** Called after each batch has ended. */
   readonly onBatch?: (outcome: BatchOutcome, frames: number) => void;
+  /** Keep the backlog on disk too, so that it survives a crash (see {@link Spool}). */
+  readonly spool?: Spool;
 }
 
 /** Counts since the client was made. */
@@ -57,6 +66,9 @@ export class DeviceClient {
   readonly #buffer: Frame[] = [];
   /** When each buffered frame was pushed, for the linger rule. */
   readonly #pushedAt: number[] = [];
+  /** With a spool: the seq of the first buffered frame, and of the next frame not in memory. */
+  #bufferSeq = 0;
+  #nextUnbuffered = 0;
   readonly #abort = new AbortController();
   #wake: (() => void) | null = null;
   #closing = false;
@@ -65,16 +77,39 @@ export class DeviceClient {
 
   constructor(options: DeviceClientOptions) {
     this.#options = { ...options, signal: options.signal ?? this.#abort.signal };
+    const spool = options.spool;
+    if (spool) {
+      this.#bufferSeq = this.#nextUnbuffered = spool.acked + 1;
+      this.stats.dropped = spool.dropped;
+    }
   }
 
-  /** Frames waiting in the buffer or in the batch being sent. */
+  /** Frames waiting in the buffer (or the spool) or in the batch being sent. */
   get pending(): number {
-    return this.#buffer.length + this.#inFlight;
+    return (this.#options.spool?.unacked ?? this.#buffer.length) +
+      (this.#options.spool ? 0 : this.#inFlight);
   }
 
-  /** Queues a frame; drops the oldest queued frame when the buffer is full. */
+  /**
+   * Queues a frame; drops the oldest queued frame when the buffer is full. With a spool the
+   * frame is written and fsync'd first, and the buffer only mirrors the spool's oldest frames.
+   */
   push(frame: Frame): void {
     if (this.#closing) throw new TypeError("Cannot push a frame: the device client is closed");
+    const spool = this.#options.spool;
+    if (spool) {
+      const seq = spool.append([frame]);
+      this.stats.produced++;
+      this.stats.dropped = spool.dropped;
+      const max = this.#options.maxBufferedFrames ?? 50_000;
+      if (seq === this.#nextUnbuffered && this.#buffer.length < max) {
+        this.#buffer.push(frame);
+        this.#pushedAt.push(this.#clock().now());
+        this.#nextUnbuffered = seq + 1;
+      }
+      this.#notify();
+      return;
+    }
     this.stats.produced++;
     this.#buffer.push(frame);
     this.#pushedAt.push(this.#clock().now());
@@ -131,8 +166,10 @@ export class DeviceClient {
     const maxBatch = this.#options.maxBatchFrames ?? 500;
     const linger = this.#options.lingerMs ?? 1_000;
     const aborted = () => this.#options.signal?.aborted === true;
-    while (!aborted() && !(this.#closing && this.#buffer.length === 0)) {
+    while (!aborted()) {
+      this.#refill();
       if (this.#buffer.length === 0) {
+        if (this.#closing) break;
         await this.#idle();
         continue;
       }
@@ -141,18 +178,50 @@ export class DeviceClient {
         await this.#idle(linger - waited);
         continue;
       }
-      const batch = this.#buffer.splice(0, maxBatch);
+      const pending = this.#options.spool?.pendingBatch();
+      const size = pending ? pending.last - pending.first + 1 : maxBatch;
+      const batch = this.#buffer.splice(0, size);
       this.#pushedAt.splice(0, batch.length);
       this.#inFlight = batch.length;
-      const key = this.#options.newKey?.() ?? crypto.randomUUID();
+      const key = pending?.key ?? this.#options.newKey?.() ?? crypto.randomUUID();
+      const first = this.#bufferSeq;
+      this.#bufferSeq += batch.length;
+      if (this.#options.spool && !pending) {
+        this.#options.spool.assignKey({ key, first, last: first + batch.length - 1 });
+      }
       const outcome = await sendBatch(batch, key, { maxAttempts: Infinity, ...this.#options });
       this.#inFlight = 0;
+      // Aborted (shutting down): the batch stays in the spool, to be sent under its key later.
+      if (this.#options.spool && outcome.kind === "failed" && aborted()) break;
+      this.#options.spool?.ack(first + batch.length - 1);
       this.#count(outcome, batch.length);
+    }
+    if (this.#options.spool) {
+      // What is left stays on disk for the next start: it is neither failed nor lost.
+      this.#buffer.length = 0;
+      this.#pushedAt.length = 0;
+      return;
     }
     // Aborted: what is left was never stored.
     this.stats.failed += this.#buffer.length;
     this.#buffer.length = 0;
     this.#pushedAt.length = 0;
+  }
+
+  /** With a spool: brings the spool's oldest unsent frames (e.g. recovered ones) into memory. */
+  #refill(): void {
+    const spool = this.#options.spool;
+    if (!spool || this.#buffer.length > 0 || this.#nextUnbuffered >= spool.next) return;
+    this.#bufferSeq = Math.max(this.#bufferSeq, spool.acked + 1);
+    const frames = spool.read(this.#bufferSeq, this.#options.maxBufferedFrames ?? 50_000);
+    for (const { frame } of frames) {
+      this.#buffer.push(frame);
+      this.#pushedAt.push(0); // waited long enough already
+    }
+    const firstSeq = frames[0]?.seq;
+    if (firstSeq !== undefined) this.#bufferSeq = firstSeq;
+    this.#nextUnbuffered = this.#bufferSeq + frames.length;
+    this.stats.dropped = spool.dropped;
   }
 
   #count(outcome: BatchOutcome, frames: number): void {
