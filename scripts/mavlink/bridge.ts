@@ -39,9 +39,9 @@ export interface BridgeStats {
   /** Frames lost: dropped from a full spool or buffer, or failed for good. */
   dropped: number;
   /** Packets with a bad CRC, truncated packets, bytes that are no packet. */
-  bad_packets: number;
+  "bad_packets": number;
   /** Valid packets of messages the bridge does not know. */
-  unknown_messages: number;
+  "unknown_messages": number;
   /** Packets of other system ids. */
   ignored: number;
 }
@@ -87,8 +87,8 @@ export class MavlinkBridge {
       acknowledged: client.accepted + client.rejected,
       spooled: this.#options.client.pending,
       dropped: client.dropped + client.failed,
-      bad_packets: counts.bad,
-      unknown_messages: counts.unknown,
+      "bad_packets": counts.bad,
+      "unknown_messages": counts.unknown,
       ignored: this.#ignored,
     };
   }
