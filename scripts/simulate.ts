@@ -4,15 +4,19 @@
  * each with its own device (created through the `devices` function) and the device client.
  *
  * Usage: deno task simulate [--drones N] [--hz H] [--duration SECONDS] [--state FILE]
+ *                           [--mavlink udp://HOST:PORT]
  *   --drones    drones to fly (default 3, or env SIMULATE_DRONES)
  *   --hz        frames per second per drone (default 5, or env SIMULATE_HZ)
  *   --duration  stop after this many seconds (default: until Ctrl-C or SIGTERM)
  *   --state     where the devices and their keys are kept, so a restart reuses them
  *               (default .stack/simulator.json)
+ *   --mavlink   speak MAVLink instead, as PX4 flight controllers would (system ids 1..N), to a
+ *               bridge listening there (`deno task device:mavlink`); no device is created
  * A progress table shows, per drone, frames produced, stored, rejected, pending and the rate;
  * stopping prints a summary (the device ids, for telemetry-query).
  */
 import { DeviceClient } from "./device/client.ts";
+import { flyOverMavlink } from "./simulator/mavlink_fleet.ts";
 import { seededRandom, SimulatedFlight } from "./simulator/flight.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
 import { GATEWAY_URL, stackPath } from "./stack/layout.ts";
@@ -81,6 +85,12 @@ const duration = option("--duration", "SIMULATE_DURATION", Infinity);
 const stateIndex = Deno.args.indexOf("--state");
 const stateFile = (stateIndex >= 0 ? Deno.args[stateIndex + 1] : undefined) ??
   stackPath("simulator.json");
+
+const mavlinkIndex = Deno.args.indexOf("--mavlink");
+if (mavlinkIndex >= 0) {
+  await flyOverMavlink(Deno.args[mavlinkIndex + 1] ?? "", { drones, hz, duration, home: HOME });
+  Deno.exit(0);
+}
 
 let fleet: SimDevice[];
 try {

@@ -202,3 +202,19 @@ Deno.test("MavlinkBridge follows one system id and says once how to bridge anoth
   assertEquals(warnings.length, 1);
   assert(warnings[0]!.includes("--system-id 2"));
 });
+
+Deno.test("FrameMaker follows the bridge's clock for a vehicle heard without timed messages only", () => {
+  const maker = new FrameMaker({ rate: 10 });
+  const heartbeat = new MavlinkDecoder().decode(
+    new MavlinkEncoder().vehicle(flight().step(0.1), 1_000, T0)[0]!,
+    true,
+  )[0]!;
+  assertEquals(heartbeat.name, "HEARTBEAT");
+  let frames = 0;
+  for (let now = T0; now < T0 + 5_000; now += 100) {
+    if (now < T0 + 2_000) maker.take(heartbeat, now);
+    frames += maker.tick(now).length;
+  }
+  // The last heartbeat is at 1.9 s: frames at 0.0 … 3.8 s, 10 Hz, none after 2 s of silence.
+  assertEquals(frames, 39);
+});

@@ -36,6 +36,7 @@ export class FrameMaker {
   #lastBoot: number | null = null;
   #lastTick: number | null = null;
   #bootSeenAt = -Infinity;
+  #heardAt = -Infinity;
   #lastWallFrame = -Infinity;
   #armed: boolean | null = null;
 
@@ -50,6 +51,7 @@ export class FrameMaker {
    * the values before this message (the message belongs to the tick after them).
    */
   take(message: MavlinkMessage, receivedAt: number): Frame[] {
+    this.#heardAt = receivedAt;
     if (message.name === "SYSTEM_TIME") {
       const unixUs = BigInt(message.fields.timeUnixUsec as bigint | number);
       const boot = Number(message.fields.timeBootMs);
@@ -73,9 +75,13 @@ export class FrameMaker {
     return frames;
   }
 
-  /** A frame on the bridge's clock when the vehicle sends nothing timed; else none. */
+  /**
+   * A frame on the bridge's clock when the vehicle is heard but sends nothing timed (e.g. only
+   * HEARTBEATs); else none. A silent vehicle gets no frames of stale values.
+   */
   tick(now: number): Frame[] {
     if (now - this.#bootSeenAt < VEHICLE_CLOCK_STALE_MS) return [];
+    if (now - this.#heardAt >= VEHICLE_CLOCK_STALE_MS) return [];
     if (now - this.#lastWallFrame < this.#periodMs || Object.keys(this.#latest).length === 0) {
       return [];
     }
