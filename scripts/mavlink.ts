@@ -77,6 +77,8 @@ const client = new DeviceClient({
   functionsUrl: flag("--url") ?? `${GATEWAY_URL}/functions/v1`,
   deviceKey,
   lingerMs: 1000,
+  // A live device drains its backlog soon after the API is back: at most 5 s between retries.
+  maxBackoffMs: 5_000,
   ...(spool ? { spool } : {}),
 });
 const bridge = new MavlinkBridge({

@@ -218,3 +218,28 @@ Deno.test("FrameMaker follows the bridge's clock for a vehicle heard without tim
   // The last heartbeat is at 1.9 s: frames at 0.0 … 3.8 s, 10 Hz, none after 2 s of silence.
   assertEquals(frames, 39);
 });
+
+Deno.test("FrameMaker waits up to 3 s for SYSTEM_TIME before it stamps with the receive time", () => {
+  const encoder = new MavlinkEncoder();
+  const decoder = new MavlinkDecoder();
+  const values = flight().step(0.1);
+  const attitudeOnly = (boot: number) =>
+    decoder.decode(encoder.vehicle(values, boot, T0 + boot)[2]!, true)[0]!;
+  const withClock = new FrameMaker({ rate: 10 });
+  const withoutClock = new FrameMaker({ rate: 10 });
+  const stamped: number[] = [];
+  let late = 0;
+  for (let boot = 0; boot < 5_000; boot += 100) {
+    late += withoutClock.take(attitudeOnly(boot), 9_000_000 + boot).length;
+    const messages = boot === 1_000
+      ? encoder.vehicle(values, boot, T0 + boot).map((p) => decoder.decode(p, true)[0]!)
+      : [attitudeOnly(boot)];
+    for (const message of messages) {
+      for (const frame of withClock.take(message, 9_000_000 + boot)) {
+        stamped.push(Date.parse(String(frame.ts)));
+      }
+    }
+  }
+  assertEquals(stamped[0], T0 + 1_000, "nothing before SYSTEM_TIME, then the vehicle's clock");
+  assertEquals(late, 20, "without SYSTEM_TIME: frames from 3 s on, on the receive clock");
+});

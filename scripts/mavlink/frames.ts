@@ -1,8 +1,10 @@
 /**
  * Frames at a fixed rate from MAVLink messages: each frame holds the latest value of every field,
  * one frame every 1/rate s of the vehicle's own clock (time_boot_ms), stamped with the vehicle's
- * Unix time (SYSTEM_TIME's time_unix_usec minus its time_boot_ms, plus the tick's boot time) or,
- * before SYSTEM_TIME has said it, with the receive time. A vehicle that sends no timed message
+ * Unix time (SYSTEM_TIME's time_unix_usec minus its time_boot_ms, plus the tick's boot time). The
+ * first frames wait up to 3 s for a SYSTEM_TIME (PX4 and ArduPilot send it about once a second),
+ * so that a bridge started mid-flight does not stamp frames with two clocks; a vehicle that never
+ * sends one gets frames stamped with the receive time. A vehicle that sends no timed message
  * gets frames on the bridge's own clock instead (see {@link FrameMaker.tick}). `flight_id` runs
  * from arming to disarming.
  *
@@ -23,6 +25,8 @@ export interface FrameMakerOptions {
 
 /** A vehicle clock jumping back by more than this has rebooted. */
 const REBOOT_MS = 10_000;
+/** How long the first frames wait for SYSTEM_TIME before the receive time is used instead. */
+const SYSTEM_TIME_WAIT_MS = 3_000;
 /** Without a timed message for this long, frames follow the bridge's clock. */
 const VEHICLE_CLOCK_STALE_MS = 2_000;
 
@@ -37,6 +41,7 @@ export class FrameMaker {
   #lastTick: number | null = null;
   #bootSeenAt = -Infinity;
   #heardAt = -Infinity;
+  #firstHeardAt: number | null = null;
   #lastWallFrame = -Infinity;
   #armed: boolean | null = null;
 
@@ -52,6 +57,7 @@ export class FrameMaker {
    */
   take(message: MavlinkMessage, receivedAt: number): Frame[] {
     this.#heardAt = receivedAt;
+    this.#firstHeardAt ??= receivedAt;
     if (message.name === "SYSTEM_TIME") {
       const unixUs = BigInt(message.fields.timeUnixUsec as bigint | number);
       const boot = Number(message.fields.timeBootMs);
@@ -95,7 +101,9 @@ export class FrameMaker {
       this.#lastTick = tick - 1;
     }
     const frames: Frame[] = [];
-    const hasValues = Object.keys(this.#latest).length > 0;
+    const waitingForClock = this.#unixAtBoot === null &&
+      receivedAt - (this.#firstHeardAt ?? receivedAt) < SYSTEM_TIME_WAIT_MS;
+    const hasValues = Object.keys(this.#latest).length > 0 && !waitingForClock;
     for (let t = this.#lastTick + 1; t <= tick; t++) {
       if (hasValues) frames.push(this.#frame(this.#stamp(t * this.#periodMs, receivedAt, boot)));
     }
