@@ -27,10 +27,7 @@ export interface MavlinkMessage {
 export interface DecoderCounts {
   /** Valid packets of known messages. */
   messages: number;
-  /**
-   * Packets of a message id not in the common set. Their CRC can't be checked (it needs the
-   * message's CRC_EXTRA), so random bytes that look like a packet are counted here too.
-   */
+  /** Valid packets (CRC checked) of messages outside the common set, e.g. ArduPilot's own. */
   unknown: number;
   /** Bad CRCs, truncated packets and bytes that are no packet at all. */
   bad: number;
@@ -41,9 +38,25 @@ const REGISTRY: Record<number, any> = { ...minimal.REGISTRY, ...common.REGISTRY 
 /** The longest MAVLink packet: a signed v2 packet with a 255-byte payload. */
 const MAX_PACKET = 280;
 
-/** The splitter, with the packets it finds collected as they are found (no stream plumbing). */
+type Validate = (buffer: Buffer, protocol: unknown) => number;
+const VALID = 0;
+const INVALID = 1;
+
+/**
+ * The splitter, with the packets it finds collected as they are found (no stream plumbing). A
+ * packet whose message id no dialect knows is treated as invalid: node-mavlink would trust its
+ * length and skip it whole, and in random bytes that swallows the valid packets after it; as
+ * invalid, only its start byte is skipped and the search goes on.
+ */
 class PacketSplitter extends MavLinkPacketSplitter {
   readonly found: Buffer[] = [];
+  constructor() {
+    super();
+    const self = this as unknown as { validatePacket: Validate };
+    const validate = self.validatePacket.bind(this);
+    self.validatePacket = (buffer, protocol) =>
+      validate(buffer, protocol) === VALID ? VALID : INVALID;
+  }
   override push(chunk: { buffer: Buffer } | null): boolean {
     if (chunk) this.found.push(chunk.buffer);
     return true;
@@ -65,7 +78,6 @@ export class MavlinkDecoder {
   readonly counts: DecoderCounts = { messages: 0, unknown: 0, bad: 0 };
   readonly #splitter = new PacketSplitter();
   #invalidSeen = 0;
-  #unknownSeen = 0;
 
   /**
    * Decodes the packets in `bytes`. For a datagram (UDP), whatever is left over at its end is a
@@ -110,13 +122,10 @@ export class MavlinkDecoder {
     }
   }
 
-  /** Adds what the splitter itself refused (bad CRC, unknown message id) since the last call. */
+  /** Adds what the splitter itself refused (bad CRC, no such message id) since the last call. */
   #countSplitter(): void {
     const invalid = this.#splitter.invalidPackages;
-    const unknown = this.#splitter.unknownPackagesCount;
     this.counts.bad += invalid - this.#invalidSeen;
-    this.counts.unknown += unknown - this.#unknownSeen;
     this.#invalidSeen = invalid;
-    this.#unknownSeen = unknown;
   }
 }
