@@ -416,6 +416,46 @@ Deno.test("telemetry-query streams every frame as CSV and NDJSON, pages of the s
   assertEquals(new Set(rows.map((row) => row.device_id)), new Set([alice.device.id]));
 });
 
+Deno.test("telemetry-query's CSV export neutralises cells a spreadsheet would run as formulas", async () => {
+  const user = await createUser();
+  const device = await createDevice(user);
+  const sent = await sendTelemetry(
+    device,
+    "mode:=1+1,flight_id:@x,alt:-5,roll:-1.5,ts:2026-11-21T10:00:00Z",
+  );
+  assertEquals(sent.status, 200, await sent.text());
+  const csv = await callFunction("telemetry-query", {
+    headers: bearer(user.token),
+    query: {
+      format: "csv",
+      device_id: device.id,
+      fields: "flight_mode,altitude_m,roll_degrees,raw_data",
+    },
+  });
+  assertEquals(csv.status, 200);
+  const [header, row, ...rest] = (await csv.text()).trimEnd().split("\r\n");
+  assertEquals(rest, []);
+  const cells = Object.fromEntries(
+    header!.split(",").map((name, i) => [name, parseCsvLine(row!)[i]]),
+  );
+  assertEquals(
+    [cells.flight_id, cells.flight_mode, cells.altitude_m, cells.roll_degrees],
+    ["'@x", "'=1+1", "-5", "-1.5"],
+  );
+  assertEquals(cells.raw_data, "mode:=1+1,flight_id:@x,alt:-5,roll:-1.5,ts:2026-11-21T10:00:00Z");
+});
+
+/** Splits one RFC 4180 line into its cells (quoted cells unquoted). */
+function parseCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  for (const match of line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)) {
+    const cell = match[1]!;
+    cells.push(cell.startsWith('"') ? cell.slice(1, -1).replaceAll('""', '"') : cell);
+    if (match[2] === "") break;
+  }
+  return cells;
+}
+
 Deno.test("telemetry-query reports the time spent in the function in Server-Timing", async () => {
   const alice = await tenant([1]);
   const response = await callFunction("telemetry-query", { headers: bearer(alice.user.token) });
