@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { signHs256 } from "../../shared/auth/jwt.ts";
+import { USER_TOKEN_ISSUER } from "../../scripts/stack/keys.ts";
 import {
   callFunction,
   createDevice,
@@ -257,7 +258,14 @@ Deno.test("telemetry-query accepts a legacy HS256 user token and applies RLS to 
   await tenant([9]);
   const now = Math.floor(Date.now() / 1000);
   const token = await signHs256(
-    { sub: alice.user.id, role: "authenticated", aud: "authenticated", iat: now, exp: now + 600 },
+    {
+      sub: alice.user.id,
+      role: "authenticated",
+      aud: "authenticated",
+      iss: USER_TOKEN_ISSUER,
+      iat: now,
+      exp: now + 600,
+    },
     keys.jwtSecret,
   );
   const { status, body } = await query(bearer(token));
