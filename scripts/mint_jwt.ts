@@ -6,7 +6,7 @@
  *   --legacy signs with the legacy HS256 secret instead.
  */
 import { signHs256 } from "../shared/auth/jwt.ts";
-import { loadKeys, mintUserToken } from "./stack/keys.ts";
+import { loadKeys, mintUserToken, USER_TOKEN_ISSUER } from "./stack/keys.ts";
 import * as postgres from "./stack/postgres.ts";
 
 const args = [...Deno.args];
@@ -26,7 +26,14 @@ const keys = await loadKeys();
 const now = Math.floor(Date.now() / 1000);
 const token = legacy
   ? await signHs256(
-    { sub: userId, role: "authenticated", aud: "authenticated", iat: now, exp: now + ttl },
+    {
+      sub: userId,
+      role: "authenticated",
+      aud: "authenticated",
+      iss: USER_TOKEN_ISSUER,
+      iat: now,
+      exp: now + ttl,
+    },
     keys.jwtSecret,
   )
   : await mintUserToken(keys, userId, ttl);

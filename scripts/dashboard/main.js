@@ -380,8 +380,14 @@ async function refreshHealth() {
         ? ""
         : `, oldest ${fixed(monitor.oldest_pending_age_seconds, 0, " s")}`)
     : "–";
+  // A user's monitor covers their own devices (no flush history, which counts every tenant's
+  // frames): it shows their newest frame instead; service role sees the pipeline's last flush.
+  const ownDevices = monitor?.last_frame_at !== undefined;
+  $("last-flush-label").textContent = ownDevices ? "Last frame" : "Last flush";
   const flush = monitor?.last_flushes?.[0];
-  $("last-flush").textContent = flush
+  $("last-flush").textContent = ownDevices
+    ? (monitor.last_frame_at ? ago(monitor.last_frame_at) : "none yet")
+    : flush
     ? `${ago(flush.finished_at)}, ${flush.rows_moved} rows in ${Math.round(flush.duration_ms)} ms`
     : "none yet";
   const degraded = [];

@@ -8,13 +8,15 @@
  *   HS256 JWT signed with the stack's secret, checked here before the function runs.
  * - `/dashboard/` serves the operator dashboard (scripts/stack/dashboard.ts).
  */
-import { JwtError, looksLikeJwt, verifyJwt } from "../../shared/auth/jwt.ts";
+import { createJwtVerifier, JwtError, looksLikeJwt } from "../../shared/auth/jwt.ts";
 import { dashboard } from "./dashboard.ts";
 import { type FunctionSpec, listFunctions } from "./functions.ts";
 import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";
 import { PORTS } from "./layout.ts";
 
 const keys = await loadKeys();
+/** What hosted Supabase's gateway checks for a verify_jwt function: any project-signed JWT. */
+const verifyJwt = createJwtVerifier({ hs256Secret: keys.jwtSecret, jwks: keys.jwks.keys });
 const functions = new Map((await listFunctions()).map((spec) => [spec.name, spec]));
 
 function jsonError(status: number, body: Record<string, unknown>): Response {
@@ -96,7 +98,7 @@ async function toFunction(request: Request, url: URL): Promise<Response> {
     const token = bearer(request);
     if (!token) return jsonError(401, { code: 401, message: "Missing authorization header" });
     try {
-      await verifyJwt(token, { hs256Secret: keys.jwtSecret });
+      await verifyJwt(token);
     } catch (error) {
       const reason = error instanceof JwtError ? error.message : "Token could not be verified";
       return jsonError(401, { code: 401, message: `Invalid JWT: ${reason}` });

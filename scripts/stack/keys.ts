@@ -4,7 +4,15 @@
  * as a JWKS for user tokens. Generated once per data folder and kept in .stack/keys.json.
  */
 import { base64UrlEncode, type Jwk, signEs256, signHs256 } from "../../shared/auth/jwt.ts";
-import { JWT_SECRET, stackPath } from "./layout.ts";
+import { GATEWAY_URL, JWT_SECRET, stackPath } from "./layout.ts";
+
+/** `iss` of the user tokens the stack mints, as Supabase Auth's: the project's /auth/v1. */
+export const USER_TOKEN_ISSUER = `${GATEWAY_URL}/auth/v1`;
+/**
+ * `iss` of the legacy anon and service_role keys, as the Supabase CLI's local keys carry it (a
+ * hosted project's say "supabase"). Like hosted ones they have no `aud`.
+ */
+export const LEGACY_KEY_ISSUER = "supabase-demo";
 
 interface StoredKeys {
   signingKey: Jwk;
@@ -59,7 +67,7 @@ export async function loadKeys(): Promise<StackKeys> {
   }
   const { d: _private, key_ops: _ops, ...publicKey } = stored.signingKey;
   // The legacy keys are the same every time: fixed claims signed with the fixed local secret.
-  const legacy = { iss: "supabase-demo", iat: 1641769200, exp: 1799535600 };
+  const legacy = { iss: LEGACY_KEY_ISSUER, iat: 1641769200, exp: 1799535600 };
   return {
     ...stored,
     jwtSecret: JWT_SECRET,
@@ -79,7 +87,7 @@ export function mintUserToken(keys: StackKeys, userId: string, ttlSeconds = 3600
     sub: userId,
     role: "authenticated",
     aud: "authenticated",
-    iss: "http://127.0.0.1:54321/auth/v1",
+    iss: USER_TOKEN_ISSUER,
     iat: now,
     exp: now + ttlSeconds,
   }, keys.signingKey);

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { listFunctions } from "./functions.ts";
-import { type StackKeys } from "./keys.ts";
+import { LEGACY_KEY_ISSUER, type StackKeys, USER_TOKEN_ISSUER } from "./keys.ts";
 import { BIN_DIR, DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT, stackPath } from "./layout.ts";
 import { isListening } from "./processes.ts";
 
@@ -32,6 +32,8 @@ export function functionEnv(keys: StackKeys): Record<string, string> {
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
     SUPABASE_JWKS: JSON.stringify(keys.jwks),
     SUPABASE_JWT_SECRET: keys.jwtSecret,
+    // What the stack mints: user tokens (Auth's issuer) and the legacy anon/service_role keys.
+    SUPABASE_JWT_ISSUERS: [USER_TOKEN_ISSUER, LEGACY_KEY_ISSUER].join(","),
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${PORTS.upstash}`,
     UPSTASH_REDIS_REST_TOKEN: keys.upstashToken,
   };

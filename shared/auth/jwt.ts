@@ -1,11 +1,30 @@
 /**
- * JSON Web Tokens with WebCrypto only: HS256 (Supabase's legacy shared secret) and ES256 (the
- * asymmetric signing keys Supabase publishes as a JWKS). Used by the functions to check operator
- * tokens and by the local stack to mint keys. `@supabase/server` was considered and not used: it
- * verifies only the new asymmetric tokens and API keys, and this API must keep accepting the
- * legacy HS256 anon, service_role and user tokens while hosted projects still issue them.
+ * JSON Web Tokens through `jose` (the library Supabase's Edge Function guides use): HS256 with
+ * the project's legacy shared secret, ES256 against the project's JWKS (the keys given in
+ * SUPABASE_JWKS, and SUPABASE_JWKS_URL fetched and cached when set). Used by the functions to
+ * check operator tokens and by the local stack to mint keys. `@supabase/server` was considered
+ * and not used: it verifies only the new asymmetric tokens and API keys, and this API must keep
+ * accepting the legacy HS256 anon, service_role and user tokens while hosted projects issue them.
+ *
+ * The claims checked, on top of the signature:
+ * - `exp` is required and must be in the future (a token without it would never expire);
+ * - `nbf`, when present, must be past;
+ * - `aud` must be `authenticated` for a user token (role `authenticated`), as Supabase Auth
+ *   issues them; the legacy anon and service_role keys carry no `aud`, so none is asked of them;
+ * - `iss` must be one of the configured issuers, when any are configured.
  */
-
+import {
+  base64url,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  importJWK,
+  type JWTHeaderParameters,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  SignJWT,
+} from "jose";
 import type { Jwk } from "../platform/env_schema.ts";
 export type { Jwk };
 
@@ -15,7 +34,9 @@ export interface JwtClaims {
   role?: string;
   exp?: number;
   iat?: number;
+  nbf?: number;
   iss?: string;
+  aud?: string | string[];
   [claim: string]: unknown;
 }
 
@@ -24,66 +45,29 @@ export class JwtError extends Error {
   override readonly name = "JwtError";
 }
 
+/** The audience Supabase Auth gives user tokens. */
+export const USER_AUDIENCE = "authenticated";
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Encodes bytes as unpadded base64url. */
 export function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url.encode(bytes);
 }
-
-/**
- * Decodes unpadded base64url.
- * @throws {JwtError} when the text is not base64url
- */
-export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new JwtError("Token segment is not base64url");
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/") +
-    "=".repeat((4 - (text.length % 4)) % 4);
-  let binary: string;
-  try {
-    binary = atob(padded);
-  } catch {
-    throw new JwtError("Token segment is not base64url");
-  }
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-}
-
-function hmacKey(secret: string, usage: KeyUsage): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    [usage],
-  );
-}
-
-const ECDSA = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
 /** Signs claims as an HS256 token with a shared secret. */
-export async function signHs256(claims: JwtClaims, secret: string): Promise<string> {
-  const input = signingInput({ alg: "HS256", typ: "JWT" }, claims);
-  const key = await hmacKey(secret, "sign");
-  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(input));
-  return `${input}.${base64UrlEncode(new Uint8Array(signature))}`;
+export function signHs256(claims: JwtClaims, secret: string): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .sign(encoder.encode(secret));
 }
 
 /** Signs claims as an ES256 token with a private P-256 JWK; its `kid` goes in the header. */
 export async function signEs256(claims: JwtClaims, privateJwk: Jwk): Promise<string> {
-  const header = { alg: "ES256", typ: "JWT", ...(privateJwk.kid ? { kid: privateJwk.kid } : {}) };
-  const input = signingInput(header, claims);
-  const key = await crypto.subtle.importKey("jwk", privateJwk, ECDSA, false, ["sign"]);
-  const signature = await crypto.subtle.sign(ECDSA, key, encoder.encode(input));
-  return `${input}.${base64UrlEncode(new Uint8Array(signature))}`;
-}
-
-function signingInput(header: Record<string, string>, claims: JwtClaims): string {
-  const head = base64UrlEncode(encoder.encode(JSON.stringify(header)));
-  const body = base64UrlEncode(encoder.encode(JSON.stringify(claims)));
-  return `${head}.${body}`;
+  const { key_ops: _ops, ...jwk } = privateJwk;
+  const key = await importJWK({ ...jwk, alg: "ES256" }, "ES256");
+  return await new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", ...(jwk.kid ? { kid: jwk.kid } : {}) })
+    .sign(key);
 }
 
 /** What a verifier may check a token against. */
@@ -92,68 +76,134 @@ export interface VerifyKeys {
   hs256Secret?: string | undefined;
   /** Public keys for ES256 tokens. */
   jwks?: readonly Jwk[] | undefined;
+  /** A JWKS URL for ES256 tokens whose kid is not in `jwks`; fetched, then cached. */
+  jwksUrl?: string | undefined;
+  /** The issuers accepted (`iss`); none given: `iss` is not checked. */
+  issuers?: readonly string[] | undefined;
+}
+
+/** Verifies a token and returns its claims; `now` is seconds since the epoch. */
+export type JwtVerifier = (token: string, now?: number) => Promise<JwtClaims>;
+
+/** How long a fetched JWKS is kept, and how soon an unknown kid may fetch it again. */
+const REMOTE_JWKS_CACHE_MS = 10 * 60_000;
+const REMOTE_JWKS_COOLDOWN_MS = 30_000;
+
+/**
+ * Builds a verifier for one set of keys: the secret's bytes, the local key set (jose imports
+ * each key once and keeps it) and the remote one (fetched on first use, kept for 10 minutes,
+ * fetched again at most every 30 s when a token names a kid it lacks). Build it once per isolate.
+ */
+export function createJwtVerifier(keys: VerifyKeys): JwtVerifier {
+  const secret = keys.hs256Secret ? encoder.encode(keys.hs256Secret) : null;
+  // Only the public part of each EC key, whatever the set carries (a private export has d and
+  // key_ops, which would make jose refuse the key for verifying).
+  const ecKeys = (keys.jwks ?? []).filter((jwk) => jwk.kty === "EC").map(
+    ({ d: _private, key_ops: _ops, ...publicJwk }) => publicJwk,
+  );
+  const local = ecKeys.length > 0
+    ? createLocalJWKSet({ keys: ecKeys as Parameters<typeof createLocalJWKSet>[0]["keys"] })
+    : null;
+  const remote = keys.jwksUrl
+    ? createRemoteJWKSet(new URL(keys.jwksUrl), {
+      cacheMaxAge: REMOTE_JWKS_CACHE_MS,
+      cooldownDuration: REMOTE_JWKS_COOLDOWN_MS,
+    })
+    : null;
+  const algorithms = [...(secret ? ["HS256"] : []), ...(local || remote ? ["ES256"] : [])];
+  const issuers = keys.issuers?.length ? [...keys.issuers] : undefined;
+
+  const keyFor: JWTVerifyGetKey = async (header: JWTHeaderParameters, token) => {
+    if (header.alg === "HS256" && secret) return secret;
+    if (local) {
+      try {
+        return await local(header, token);
+      } catch (error) {
+        if (!remote || !(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      }
+    }
+    if (remote) return await remote(header, token);
+    throw new errors.JWKSNoMatchingKey();
+  };
+
+  return async (token: string, now: number = Date.now() / 1000): Promise<JwtClaims> => {
+    // Which claims apply depends on the role, read before the signature is checked; the role
+    // that counts is the verified one returned below, from the same bytes.
+    let role: unknown;
+    try {
+      role = decodeJwt(token).role;
+    } catch {
+      throw new JwtError("Token is not a JWT");
+    }
+    const options = {
+      algorithms,
+      requiredClaims: ["exp"],
+      currentDate: new Date(now * 1000),
+      ...(role === "anon" || role === "service_role" ? {} : { audience: USER_AUDIENCE }),
+      ...(issuers ? { issuer: issuers } : {}),
+    };
+    try {
+      return (await jwtVerify(token, keyFor, options)).payload as JwtClaims;
+    } catch (error) {
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw refusal(error, token);
+      // A token without kid and several EC keys: jose hands the candidates over, to try in turn.
+      for await (const key of error as errors.JWKSMultipleMatchingKeys & AsyncIterable<CryptoKey>) {
+        try {
+          return (await jwtVerify(token, key, options)).payload as JwtClaims;
+        } catch (inner) {
+          if (!(inner instanceof errors.JWSSignatureVerificationFailed)) {
+            throw refusal(inner, token);
+          }
+        }
+      }
+      throw new JwtError("Token signature is invalid");
+    }
+  };
+}
+
+/** A jose error as a JwtError whose message names what is wrong with the token. */
+function refusal(error: unknown, token: string): JwtError {
+  if (error instanceof errors.JWTExpired) return new JwtError("Token has expired");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "exp") return new JwtError("Token has no valid exp claim");
+    if (error.claim === "nbf") return new JwtError("Token is not valid yet (nbf)");
+    if (error.claim === "aud") {
+      return new JwtError(`Token audience (aud) is not "${USER_AUDIENCE}"`);
+    }
+    if (error.claim === "iss") return new JwtError("Token issuer (iss) is not accepted");
+    return new JwtError(`Token claim ${error.claim} is not valid`);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return new JwtError(`Token algorithm "${headerAlg(token)}" is not accepted`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new JwtError("Token signature is invalid");
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new JwtError("No key matches the token's kid");
+  }
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return new JwtError("The project's JWKS could not be read");
+  }
+  return new JwtError("Token is not a valid JWT");
+}
+
+function headerAlg(token: string): string {
+  try {
+    const head = JSON.parse(new TextDecoder().decode(base64url.decode(token.split(".")[0] ?? "")));
+    return String(head?.alg);
+  } catch {
+    return "undefined";
+  }
 }
 
 /**
- * Verifies a token's signature and expiry and returns its claims.
- * @param now seconds since the epoch, injected so tests control time
- * @throws {JwtError} naming what is wrong: malformed, unknown algorithm or key, bad signature, expired
+ * Verifies a token once with keys given for this call only (the local gateway, tests); a
+ * function keeps one verifier per isolate instead (createJwtVerifier).
+ * @throws {JwtError} naming what is wrong
  */
-export async function verifyJwt(
-  token: string,
-  keys: VerifyKeys,
-  now: number = Date.now() / 1000,
-): Promise<JwtClaims> {
-  const parts = token.split(".");
-  if (parts.length !== 3) throw new JwtError("Token is not a JWT");
-  const [head = "", body = "", sig = ""] = parts;
-  const header = parseJsonSegment(head, "header");
-  const claims = parseJsonSegment(body, "payload") as JwtClaims;
-  const signature = base64UrlDecode(sig);
-  const data = encoder.encode(`${head}.${body}`);
-
-  let valid = false;
-  if (header.alg === "HS256") {
-    if (!keys.hs256Secret) throw new JwtError("HS256 tokens are not accepted here");
-    const key = await hmacKey(keys.hs256Secret, "verify");
-    valid = await crypto.subtle.verify("HMAC", key, signature, data);
-  } else if (header.alg === "ES256") {
-    const candidates = (keys.jwks ?? []).filter((jwk) =>
-      jwk.kty === "EC" && (header.kid === undefined || jwk.kid === header.kid)
-    );
-    if (candidates.length === 0) throw new JwtError("No key matches the token's kid");
-    for (const jwk of candidates) {
-      // Only the public part, whatever the JWKS carries: a private exported key has d and key_ops.
-      const { d: _private, key_ops: _ops, ...publicJwk } = jwk;
-      let key: CryptoKey;
-      try {
-        key = await crypto.subtle.importKey("jwk", publicJwk, ECDSA, false, ["verify"]);
-      } catch {
-        continue; // a malformed key in the set cannot verify anything; try the others
-      }
-      if (await crypto.subtle.verify(ECDSA, key, signature, data)) {
-        valid = true;
-        break;
-      }
-    }
-  } else {
-    throw new JwtError(`Token algorithm "${String(header.alg)}" is not accepted`);
-  }
-  if (!valid) throw new JwtError("Token signature is invalid");
-  if (typeof claims.exp === "number" && claims.exp <= now) throw new JwtError("Token has expired");
-  return claims;
-}
-
-function parseJsonSegment(segment: string, what: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(decoder.decode(base64UrlDecode(segment)));
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-  } catch {
-    // fall through to the error below: the caller learns which segment is bad
-  }
-  throw new JwtError(`Token ${what} is not a JSON object`);
+export function verifyJwt(token: string, keys: VerifyKeys, now?: number): Promise<JwtClaims> {
+  return createJwtVerifier(keys)(token, now);
 }
 
 /** True when a string has the three dot-separated segments of a JWT (it says nothing of validity). */

@@ -7,7 +7,13 @@
  */
 import type { Config } from "../platform/config.ts";
 import { HttpError } from "../platform/http.ts";
-import { type JwtClaims, JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
+import {
+  createJwtVerifier,
+  type JwtClaims,
+  JwtError,
+  type JwtVerifier,
+  looksLikeJwt,
+} from "./jwt.ts";
 
 /** Device keys (telemetry.new_device_key) start so; named in the refusal to help a confused client. */
 const DEVICE_KEY_PREFIX = "dtk_";
@@ -37,6 +43,23 @@ function matchesAny(key: string, keys: readonly string[]): boolean {
   return keys.reduce((found, candidate) => constantTimeEqual(key, candidate) || found, false);
 }
 
+/** One verifier per config: the key sets it builds keep their imported keys. */
+const verifiers = new WeakMap<Config, JwtVerifier>();
+
+function verifierFor(config: Config): JwtVerifier {
+  let verifier = verifiers.get(config);
+  if (!verifier) {
+    verifier = createJwtVerifier({
+      hs256Secret: config.jwtSecret,
+      jwks: config.jwks,
+      jwksUrl: config.jwksUrl,
+      issuers: config.jwtIssuers,
+    });
+    verifiers.set(config, verifier);
+  }
+  return verifier;
+}
+
 /** Tokens this isolate verified lately, per config: see verifiedClaims. */
 const verifiedTokens = new WeakMap<
   Config,
@@ -46,8 +69,8 @@ const VERIFIED_TOKENS_KEPT = 1000;
 const VERIFIED_TOKEN_SECONDS = 60;
 
 /**
- * A token's claims, verified at most once a minute: verifying an ES256 signature (importing the
- * key, then WebCrypto's verify) was most of a cached query's time inside the function. A token
+ * A token's claims, verified at most once a minute: verifying an ES256 signature was most of a
+ * cached query's time inside the function. A token
  * is kept by its whole text, for at most a minute and never past its `exp`, so what is skipped
  * is only a repeat of a check that passed; an expired or altered token is verified again.
  */
@@ -56,7 +79,7 @@ async function verifiedClaims(token: string, config: Config, now: number): Promi
   if (!tokens) verifiedTokens.set(config, tokens = new Map());
   const kept = tokens.get(token);
   if (kept && kept.from <= now && now < kept.until) return kept.claims;
-  const claims = await verifyJwt(token, { hs256Secret: config.jwtSecret, jwks: config.jwks }, now);
+  const claims = await verifierFor(config)(token, now);
   if (tokens.size >= VERIFIED_TOKENS_KEPT) tokens.delete(tokens.keys().next().value as string);
   const exp = typeof claims.exp === "number" ? claims.exp : Infinity;
   tokens.set(token, { claims, from: now, until: Math.min(exp, now + VERIFIED_TOKEN_SECONDS) });

@@ -9,6 +9,7 @@ const NOW = 1_800_000_000;
 const USER = "11111111-1111-4111-8111-111111111111";
 const PUBLISHABLE = "sb_publishable_test";
 const SECRET_KEY = "sb_secret_test";
+const ISSUER = "http://127.0.0.1:54321/auth/v1";
 
 const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
   "sign",
@@ -23,9 +24,21 @@ const CONFIG = loadConfig({
   SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
   SUPABASE_JWT_SECRET: SECRET,
   SUPABASE_JWKS: JSON.stringify({ keys: [PUBLIC_JWK] }),
+  SUPABASE_JWT_ISSUERS: `${ISSUER},supabase`,
 });
 
-const claims = (extra: JwtClaims): JwtClaims => ({ iat: NOW - 60, exp: NOW + 3600, ...extra });
+/** Claims as Supabase Auth issues them (aud, iss, exp), with the test's own on top. */
+const claims = (extra: JwtClaims): JwtClaims => ({
+  aud: "authenticated",
+  iss: ISSUER,
+  iat: NOW - 60,
+  exp: NOW + 3600,
+  ...extra,
+});
+
+function base64Url(value: unknown): string {
+  return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
 
 function request(headers: Record<string, string>): Request {
   return new Request("http://functions.test/config", { headers });
@@ -78,6 +91,16 @@ Deno.test("identifyCaller returns service_role with the token for a service_role
   });
 });
 
+Deno.test("identifyCaller accepts hosted legacy anon and service_role keys, which have no aud", async () => {
+  for (const role of ["anon", "service_role"] as const) {
+    const token = await signHs256(
+      { iss: "supabase", ref: "abcdefghijklmnopqrst", role, iat: NOW - 86400, exp: NOW + 86400 },
+      SECRET,
+    );
+    assertEquals((await identify({ authorization: `Bearer ${token}` })).role, role);
+  }
+});
+
 Deno.test("identifyCaller returns anon with the token for an anon JWT", async () => {
   const token = await signHs256(claims({ role: "anon" }), SECRET);
   assertEquals(await identify({ authorization: `Bearer ${token}` }), {
@@ -124,7 +147,10 @@ Deno.test("identifyCaller prefers a user JWT over the apikey sent beside it", as
 });
 
 Deno.test("identifyCaller takes a configured legacy anon key as a key, not a token", async () => {
-  const anonJwt = await signHs256({ role: "anon", iat: 1 }, "another-secret-of-at-least-32-chars!");
+  const anonJwt = await signHs256(
+    { role: "anon", iat: 1, exp: NOW + 60 },
+    "another-secret-of-at-least-32-chars!",
+  );
   const config = loadConfig({
     SUPABASE_URL: "http://127.0.0.1:54321",
     SUPABASE_ANON_KEY: anonJwt,
@@ -148,6 +174,19 @@ Deno.test("identifyCaller refuses with 401", async (t) => {
     claims({ sub: USER, role: "authenticated" }),
     `${SECRET}-other`,
   );
+  const otherPair = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign", "verify"],
+  );
+  const wrongKey = await signEs256(claims({ sub: USER, role: "authenticated" }), {
+    ...(await crypto.subtle.exportKey("jwk", otherPair.privateKey)),
+    kid: "k1",
+  });
+  const { exp: _exp, ...withoutExp } = claims({ sub: USER, role: "authenticated" });
+  const user = (extra: JwtClaims) =>
+    signHs256(claims({ sub: USER, role: "authenticated", ...extra }), SECRET);
+  const invalid = (reason: string) => `Authorization token is not valid: ${reason}`;
   const cases: {
     name: string;
     headers: Record<string, string>;
@@ -213,7 +252,47 @@ Deno.test("identifyCaller refuses with 401", async (t) => {
       name: "the JWT is malformed",
       headers: { authorization: "Bearer abc.def.ghi" },
       code: "invalid_token",
-      message: "Authorization token is not valid: Token header is not a JSON object",
+      message: invalid("Token is not a JWT"),
+    },
+    {
+      name: "the JWT has no exp",
+      headers: { authorization: `Bearer ${await signHs256(withoutExp, SECRET)}` },
+      code: "invalid_token",
+      message: invalid("Token has no valid exp claim"),
+    },
+    {
+      name: "a user JWT is for another audience",
+      headers: { authorization: `Bearer ${await user({ aud: "service" })}` },
+      code: "invalid_token",
+      message: invalid('Token audience (aud) is not "authenticated"'),
+    },
+    {
+      name: "the JWT's issuer is not configured",
+      headers: { authorization: `Bearer ${await user({ iss: "https://evil.example/auth/v1" })}` },
+      code: "invalid_token",
+      message: invalid("Token issuer (iss) is not accepted"),
+    },
+    {
+      name: "the JWT is not valid before a time in the future",
+      headers: { authorization: `Bearer ${await user({ nbf: NOW + 120 })}` },
+      code: "invalid_token",
+      message: invalid("Token is not valid yet (nbf)"),
+    },
+    {
+      name: "the JWT has alg none",
+      headers: {
+        authorization: `Bearer ${base64Url({ alg: "none", typ: "JWT" })}.${
+          base64Url(claims({ sub: USER, role: "service_role" }))
+        }.`,
+      },
+      code: "invalid_token",
+      message: invalid('Token algorithm "none" is not accepted'),
+    },
+    {
+      name: "the JWT is signed by a key that is not the project's",
+      headers: { authorization: `Bearer ${wrongKey}` },
+      code: "invalid_token",
+      message: invalid("Token signature is invalid"),
     },
     {
       name: "the JWT is bad even though the apikey is good",
@@ -296,7 +375,7 @@ Deno.test("constantTimeEqual is true only for equal strings", async (t) => {
 
 Deno.test("identifyCaller verifies a token again once it expired, though it passed before", async () => {
   const token = await signEs256(
-    { iat: NOW - 60, exp: NOW + 30, sub: USER, role: "authenticated" },
+    claims({ exp: NOW + 30, sub: USER, role: "authenticated" }),
     PRIVATE_JWK,
   );
   const at = (now: number) =>

@@ -16,6 +16,10 @@ export interface Config {
   /** Legacy tokens verify with it; unset on projects that moved to asymmetric keys only. */
   jwtSecret: string | undefined;
   jwks: Jwk[];
+  /** Fetched (and cached) for an ES256 token whose kid is not in `jwks`. */
+  jwksUrl: string | undefined;
+  /** The `iss` values a token may carry; empty: not checked. */
+  jwtIssuers: string[];
   redis: { url: string; token: string } | null;
   supabaseProjectId: string;
   limits: {
@@ -96,6 +100,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ],
     jwtSecret: e.SUPABASE_JWT_SECRET,
     jwks: e.SUPABASE_JWKS ?? [],
+    jwksUrl: e.SUPABASE_JWKS_URL,
+    jwtIssuers: e.SUPABASE_JWT_ISSUERS ?? [],
     redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
       ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
       : null,

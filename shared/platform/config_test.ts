@@ -36,6 +36,8 @@ Deno.test("loadConfig applies the defaults when only the URL and keys are set", 
     secretKeys: ["sb_secret_test"],
     jwtSecret: undefined,
     jwks: [],
+    jwksUrl: undefined,
+    jwtIssuers: [],
     redis: null,
     supabaseProjectId: "local",
     limits: DEFAULT_LIMITS,
@@ -66,6 +68,24 @@ Deno.test("loadConfig keeps legacy and new keys side by side when both are set",
       secretKeys: ["sb_secret_a", "sb_secret_b", "legacy.service.jwt"],
       jwtSecret: SECRET,
     },
+  );
+});
+
+Deno.test("loadConfig reads the JWKS URL and the accepted issuers", () => {
+  const config = loadConfig({
+    ...MINIMAL,
+    SUPABASE_JWKS_URL: "https://ref.supabase.co/auth/v1/.well-known/jwks.json",
+    SUPABASE_JWT_ISSUERS: " https://ref.supabase.co/auth/v1, supabase,",
+  });
+  assertEquals([config.jwksUrl, config.jwtIssuers], [
+    "https://ref.supabase.co/auth/v1/.well-known/jwks.json",
+    ["https://ref.supabase.co/auth/v1", "supabase"],
+  ]);
+  assertEquals(
+    configError({ ...MINIMAL, SUPABASE_JWKS_URL: "not a url" }).startsWith(
+      "Invalid environment: SUPABASE_JWKS_URL",
+    ),
+    true,
   );
 });
 

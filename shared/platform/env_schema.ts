@@ -52,6 +52,12 @@ export const envSchema = z.object({
   SUPABASE_SECRET_KEYS: jsonRecord.optional(),
   SUPABASE_JWKS: jwksJson.optional(),
   SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+  // e.g. https://<ref>.supabase.co/auth/v1/.well-known/jwks.json: keys not in SUPABASE_JWKS.
+  SUPABASE_JWKS_URL: z.url().optional(),
+  // Comma-separated `iss` values accepted; unset: iss is not checked.
+  SUPABASE_JWT_ISSUERS: z.string().transform((text) =>
+    text.split(",").map((issuer) => issuer.trim()).filter((issuer) => issuer !== "")
+  ).optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   TELEMETRY_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),

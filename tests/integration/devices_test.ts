@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { deviceCacheKey, sha256Hex } from "../../shared/auth/device_auth.ts";
 import { signHs256 } from "../../shared/auth/jwt.ts";
+import { USER_TOKEN_ISSUER } from "../../scripts/stack/keys.ts";
 import {
   callFunction,
   createDevice,
@@ -281,7 +282,14 @@ Deno.test("devices accepts a legacy HS256 user token", async () => {
   const user = await createUser();
   const now = Math.floor(Date.now() / 1000);
   const token = await signHs256(
-    { sub: user.id, role: "authenticated", aud: "authenticated", iat: now, exp: now + 600 },
+    {
+      sub: user.id,
+      role: "authenticated",
+      aud: "authenticated",
+      iss: USER_TOKEN_ISSUER,
+      iat: now,
+      exp: now + 600,
+    },
     keys.jwtSecret,
   );
   const created = await jsonOf(

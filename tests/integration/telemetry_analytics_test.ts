@@ -168,7 +168,15 @@ Deno.test("telemetry-analytics monitor answers operators; internals only service
   const user = await createUser();
   const response = await get(user.token, "/monitor");
   assertEquals(response.headers.get("cache-control"), "private, max-age=5");
-  const monitor = (await jsonOf(response)).body.monitor;
+  const own = (await jsonOf(response)).body;
+  assertEquals(own.scope, "devices");
+  assertEquals(own.monitor.frames_per_minute.length, 60);
+  assertEquals(own.monitor.last_flushes, []);
+
+  const keys = await stackKeys();
+  const pipeline = (await jsonOf(await get(keys.serviceRoleKey, "/monitor"))).body;
+  assertEquals(pipeline.scope, "pipeline");
+  const monitor = pipeline.monitor;
   assertEquals(monitor.frames_per_minute.length, 60);
   for (
     const key of [
@@ -185,7 +193,6 @@ Deno.test("telemetry-analytics monitor answers operators; internals only service
   assert(monitor.last_flushes.length >= 1);
 
   assertEquals((await jsonOf(await get(user.token, "/internals"))).status, 403);
-  const keys = await stackKeys();
   const internals = await jsonOf(await get(keys.serviceRoleKey, "/internals"));
   assertEquals(internals.status, 200);
   assert(internals.body.internals.index_usage.length > 0);

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { signHs256 } from "../../shared/auth/jwt.ts";
+import { USER_TOKEN_ISSUER } from "../../scripts/stack/keys.ts";
 import {
   callFunction,
   createDevice,
@@ -257,7 +258,14 @@ Deno.test("telemetry-query accepts a legacy HS256 user token and applies RLS to 
   await tenant([9]);
   const now = Math.floor(Date.now() / 1000);
   const token = await signHs256(
-    { sub: alice.user.id, role: "authenticated", aud: "authenticated", iat: now, exp: now + 600 },
+    {
+      sub: alice.user.id,
+      role: "authenticated",
+      aud: "authenticated",
+      iss: USER_TOKEN_ISSUER,
+      iat: now,
+      exp: now + 600,
+    },
     keys.jwtSecret,
   );
   const { status, body } = await query(bearer(token));
@@ -415,6 +423,46 @@ Deno.test("telemetry-query streams every frame as CSV and NDJSON, pages of the s
   assertEquals(rows.map((row) => row.roll_degrees), [2, 1, 3]);
   assertEquals(new Set(rows.map((row) => row.device_id)), new Set([alice.device.id]));
 });
+
+Deno.test("telemetry-query's CSV export neutralises cells a spreadsheet would run as formulas", async () => {
+  const user = await createUser();
+  const device = await createDevice(user);
+  const sent = await sendTelemetry(
+    device,
+    "mode:=1+1,flight_id:@x,alt:-5,roll:-1.5,ts:2026-11-21T10:00:00Z",
+  );
+  assertEquals(sent.status, 200, await sent.text());
+  const csv = await callFunction("telemetry-query", {
+    headers: bearer(user.token),
+    query: {
+      format: "csv",
+      device_id: device.id,
+      fields: "flight_mode,altitude_m,roll_degrees,raw_data",
+    },
+  });
+  assertEquals(csv.status, 200);
+  const [header, row, ...rest] = (await csv.text()).trimEnd().split("\r\n");
+  assertEquals(rest, []);
+  const cells = Object.fromEntries(
+    header!.split(",").map((name, i) => [name, parseCsvLine(row!)[i]]),
+  );
+  assertEquals(
+    [cells.flight_id, cells.flight_mode, cells.altitude_m, cells.roll_degrees],
+    ["'@x", "'=1+1", "-5", "-1.5"],
+  );
+  assertEquals(cells.raw_data, "mode:=1+1,flight_id:@x,alt:-5,roll:-1.5,ts:2026-11-21T10:00:00Z");
+});
+
+/** Splits one RFC 4180 line into its cells (quoted cells unquoted). */
+function parseCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  for (const match of line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)) {
+    const cell = match[1]!;
+    cells.push(cell.startsWith('"') ? cell.slice(1, -1).replaceAll('""', '"') : cell);
+    if (match[2] === "") break;
+  }
+  return cells;
+}
 
 Deno.test("telemetry-query reports the time spent in the function in Server-Timing", async () => {
   const alice = await tenant([1]);

@@ -1,7 +1,8 @@
 /**
  * What each analytics route reads: rollups and flights through the caller's client (RLS), the
  * monitor and internals through the monitoring functions. Every read is bounded by an index and
- * a limit, so its cost never grows with the number of frames stored.
+ * a limit, so its cost never grows with the number of frames stored (the operator's monitor: with
+ * the last hour's frames of their devices).
  */
 import { callRpc, type Db, toDbError } from "../../../shared/platform/db.ts";
 import type { RollupsRequest } from "./_params.ts";
@@ -65,9 +66,14 @@ export async function readFlights(
   return result.data as unknown as Record<string, unknown>[];
 }
 
-/** The pipeline monitor (service client: counts and times only, no tenant data). */
-export function readMonitor(serviceDb: Db): Promise<Record<string, unknown>> {
+/** The whole pipeline's monitor (every tenant's traffic, flush history, sizes): service role. */
+export function readPipelineMonitor(serviceDb: Db): Promise<Record<string, unknown>> {
   return callRpc(serviceDb, "get_pipeline_monitor");
+}
+
+/** The monitor over the caller's own devices, through the caller's client (a user's JWT). */
+export function readOperatorMonitor(userDb: Db): Promise<Record<string, unknown>> {
+  return callRpc(userDb, "get_operator_monitor");
 }
 
 /** Index usage, slow queries and table statistics, for service role. */

@@ -4,7 +4,8 @@
  * - `/?device_id=[&flight_id=][&bucket=hour|day][&from=&to=]`: the device's rollups per bucket
  *   (a flight_id narrows the window to that flight's span);
  * - `/flights?device_id=[&limit=]`: the device's flights, newest first;
- * - `/monitor`: the pipeline monitor (counts and times only, like batch status);
+ * - `/monitor`: the monitor: for a user, the figures of their own devices (rates, backlog, last
+ *   frames); for service role, the whole pipeline (flush history, backlog, sizes);
  * - `/internals`: index usage, slow queries and table statistics, service role only.
  *
  * A user sees their own devices (RLS through their client); another tenant's device answers
@@ -35,7 +36,8 @@ import {
   readFlight,
   readFlights,
   readInternals,
-  readMonitor,
+  readOperatorMonitor,
+  readPipelineMonitor,
   readRollups,
   truncate,
 } from "./_read.ts";
@@ -133,9 +135,10 @@ function computeFor(
     };
   }
   throwIfProblems(unknownParams(params, []));
-  return route === "monitor"
-    ? async () => ({ monitor: await readMonitor(deps.db) })
-    : async () => ({ internals: await readInternals(deps.db) });
+  if (route === "internals") return async () => ({ internals: await readInternals(deps.db) });
+  return caller.role === "service_role"
+    ? async () => ({ scope: "pipeline", monitor: await readPipelineMonitor(deps.db) })
+    : async () => ({ scope: "devices", monitor: await readOperatorMonitor(db) });
 }
 
 /** The cached answer, else a fresh one that is then cached; both say how long it stays. */

@@ -1,6 +1,8 @@
 /**
  * GET /telemetry-batch-status: pending records, batch size, age of the oldest pending frame, the
  * last flush and the schedule. Any operator (user JWT or service role); counts only, no rows.
+ * The RPC runs as the caller and scopes itself: a user counts their own devices' staged frames
+ * (no flush log: it counts every tenant's rows), service role the whole pipeline.
  */
 import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";

@@ -12,10 +12,22 @@ import { readFrames } from "./_frames.ts";
 /** Frames per database read while streaming. */
 export const STREAM_PAGE = 1000;
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. */
+/**
+ * Text a spreadsheet would read as a formula (or as the start of one): `=`, `+`, `-`, `@`, tab,
+ * carriage return first. OWASP's "CSV Injection" advice: prefix such cells with `'`.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A text value that
+ * begins like a formula gets a leading `'`, so a spreadsheet opening the export shows it as text
+ * instead of running it (a device chooses its `flight_id`, `flight_mode` and `raw_data`). Numbers
+ * and booleans are written as they are: `-3.5` stays a number.
+ */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
-  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  let text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
