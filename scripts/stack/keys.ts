@@ -67,7 +67,9 @@ export async function loadKeys(): Promise<StackKeys> {
   }
   const { d: _private, key_ops: _ops, ...publicKey } = stored.signingKey;
   // The legacy keys are the same every time: fixed claims signed with the fixed local secret.
-  const legacy = { iss: LEGACY_KEY_ISSUER, iat: 1641769200, exp: 1799535600 };
+  // They expire in 2032, as the Supabase CLI's first local keys did: `exp` is required, and the
+  // CLI's newer demo keys (exp 2027-01-10) would stop every local stack that January.
+  const legacy = { iss: LEGACY_KEY_ISSUER, iat: 1641769200, exp: 1983812996 };
   return {
     ...stored,
     jwtSecret: JWT_SECRET,
