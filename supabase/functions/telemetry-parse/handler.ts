@@ -47,6 +47,7 @@ import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/ingest/stream_i
 import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
+import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -183,13 +184,6 @@ function lineBytes(frames: readonly TelemetryRow[], rejects: readonly TelemetryR
   for (const frame of frames) bytes += frame.raw_data.length + 1;
   for (const reject of rejects) bytes += reject.raw_text.length + 1;
   return bytes;
-}
-
-/** Keeps a hosted isolate alive for work after the answer (EdgeRuntime.waitUntil). */
-function runAfterAnswer(work: Promise<unknown>): void {
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } })
-    .EdgeRuntime;
-  runtime?.waitUntil(work);
 }
 
 /** How long this isolate trusts a device key it has just seen (see LocalDeviceCache). */
