@@ -82,9 +82,17 @@ export function secondsToNextMinute(now: Date): number {
 
 /** Creates a limiter with a quota per meter; meters without one are not limited. */
 export function createQuotaLimiter(quotas: Partial<Record<Meter, Quota>>): RateLimiter {
+  const limited = Object.entries(quotas) as [Meter, Quota][];
   const counts = new Map<string, SubjectCount>();
-  const byField = new Map<string, { count: SubjectCount; meter: Meter }>();
+  /** Subjects with counts Redis has not seen, so a sync looks at them only. */
+  let dirty = new Map<string, SubjectCount>();
+  /** What each `unsynced` answer counts, in its order: two syncs may be in flight at once. */
+  const sentEntries = new WeakMap<
+    readonly CounterIncrement[],
+    { count: SubjectCount; meter: Meter }[]
+  >();
   let latestMinute = 0;
+  let prunedMinute = 0;
 
   const used = (count: SubjectCount, meter: Meter) =>
     (count.known.get(meter) ?? 0) + (count.unsynced.get(meter) ?? 0);
@@ -101,7 +109,7 @@ export function createQuotaLimiter(quotas: Partial<Record<Meter, Quota>>): RateL
   }
 
   function refuseOver(count: SubjectCount, now: Date, amounts: Amounts): void {
-    for (const [meter, quota] of Object.entries(quotas) as [Meter, Quota][]) {
+    for (const [meter, quota] of limited) {
       const amount = amounts[meter];
       if (amount === undefined) continue;
       const current = used(count, meter);
@@ -125,30 +133,35 @@ export function createQuotaLimiter(quotas: Partial<Record<Meter, Quota>>): RateL
     admit(subject, now, amounts) {
       const count = countOf(subject, now);
       refuseOver(count, now, amounts);
-      for (const [meter, amount] of Object.entries(amounts) as [Meter, number][]) {
-        if (amount > 0) count.unsynced.set(meter, (count.unsynced.get(meter) ?? 0) + amount);
+      for (const meter in amounts) {
+        const amount = amounts[meter as Meter] ?? 0;
+        if (amount <= 0) continue;
+        count.unsynced.set(meter as Meter, (count.unsynced.get(meter as Meter) ?? 0) + amount);
+        dirty.set(subject, count);
       }
     },
     unsynced() {
-      byField.clear();
+      const entries: { count: SubjectCount; meter: Meter }[] = [];
       const increments: CounterIncrement[] = [];
-      for (const [subject, count] of counts) {
+      for (const [subject, count] of dirty) {
+        const hash = limitsHashKey(count.minute);
         for (const [meter, by] of count.unsynced) {
           if (by === 0) continue;
-          const field = limitsField(meter, subject);
-          const hash = limitsHashKey(count.minute);
-          byField.set(`${hash} ${field}`, { count, meter });
-          increments.push({ hash, field, by });
+          entries.push({ count, meter });
+          increments.push({ hash, field: limitsField(meter, subject), by });
         }
       }
+      dirty = new Map();
+      sentEntries.set(increments, entries);
       return increments;
     },
     expired() {
       return latestMinute === 0 ? [] : [limitsHashKey(latestMinute - 2)];
     },
     synced(sent, totals) {
+      const entries = sentEntries.get(sent) ?? [];
       sent.forEach((increment, i) => {
-        const entry = byField.get(`${increment.hash} ${increment.field}`);
+        const entry = entries[i];
         if (!entry) return;
         const { count, meter } = entry;
         count.unsynced.set(meter, (count.unsynced.get(meter) ?? 0) - increment.by);
@@ -158,7 +171,10 @@ export function createQuotaLimiter(quotas: Partial<Record<Meter, Quota>>): RateL
           total === undefined ? (count.known.get(meter) ?? 0) + increment.by : total,
         );
       });
-      // Forget subjects of past minutes so the map does not grow with every subject ever seen.
+      // Once a minute, forget subjects of past minutes so the map does not grow with every
+      // subject ever seen.
+      if (prunedMinute === latestMinute) return;
+      prunedMinute = latestMinute;
       for (const [subject, count] of counts) {
         const pending = [...count.unsynced.values()].some((by) => by !== 0);
         if (count.minute < latestMinute - 1 && !pending) counts.delete(subject);

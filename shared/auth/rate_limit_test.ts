@@ -140,3 +140,17 @@ Deno.test("syncInBackground adds the counts to the cache and learns the totals",
   assertEquals(await cache.readCounter(hash, "requests:device-1"), 3);
   assertThrows(() => limiter.admit("device-1", at(MINUTE), { requests: 1 }), HttpError);
 });
+
+Deno.test("createQuotaLimiter takes the totals of two syncs in flight at once, each for its own counts", () => {
+  const limiter = requestLimiter(10);
+  limiter.admit("device-1", at(MINUTE), { requests: 1 });
+  const first = limiter.unsynced();
+  limiter.admit("device-2", at(MINUTE), { requests: 1 });
+  const second = limiter.unsynced();
+  // The second answer comes back first: device-2 is at 10 in Redis, device-1 at 4.
+  limiter.synced(second, [10]);
+  limiter.synced(first, [4]);
+  assertThrows(() => limiter.admit("device-2", at(MINUTE), { requests: 1 }), HttpError);
+  for (let i = 0; i < 6; i++) limiter.admit("device-1", at(MINUTE), { requests: 1 });
+  assertThrows(() => limiter.admit("device-1", at(MINUTE), { requests: 1 }), HttpError);
+});
