@@ -87,7 +87,7 @@ async function toPostgrest(request: Request, url: URL): Promise<Response> {
   return await forward(request, target, headers);
 }
 
-async function toFunction(request: Request, url: URL): Promise<Response> {
+async function toFunction(request: Request, url: URL, client: string): Promise<Response> {
   const rest = url.pathname.slice("/functions/v1/".length);
   const name = rest.split("/")[0] ?? "";
   const spec: FunctionSpec | undefined = functions.get(name);
@@ -105,15 +105,22 @@ async function toFunction(request: Request, url: URL): Promise<Response> {
     }
   }
   const target = new URL(`http://127.0.0.1:${spec.port}/${rest}${url.search}`);
-  return await forward(request, target, new Headers(request.headers));
+  // As Supabase's edge does, the function learns the client's address from x-forwarded-for,
+  // set here from the connection (a value the client sent is replaced, never trusted).
+  const headers = new Headers(request.headers);
+  headers.set("x-forwarded-for", client);
+  return await forward(request, target, headers);
 }
 
-function route(request: Request): Promise<Response> | Response {
+function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> | Response {
   const url = new URL(request.url);
   if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
     return toPostgrest(request, url);
   }
-  if (url.pathname.startsWith("/functions/v1/")) return toFunction(request, url);
+  if (url.pathname.startsWith("/functions/v1/")) {
+    const remote = info.remoteAddr as Deno.NetAddr;
+    return toFunction(request, url, remote.hostname);
+  }
   if (url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")) {
     return dashboard(request, url, keys);
   }

@@ -68,6 +68,9 @@ async function writePostgrestConfig(keys: StackKeys): Promise<string> {
   return configFile;
 }
 
+/** The local Redis's memory cap: the sum of the budgets in README, "Redis memory", and room. */
+export const REDIS_MAXMEMORY = "256mb";
+
 /** Every service after PostgreSQL, in start order. */
 export async function services(keys: StackKeys): Promise<Service[]> {
   const deno = Deno.execPath();
@@ -76,7 +79,10 @@ export async function services(keys: StackKeys): Promise<Service[]> {
     {
       name: "redis",
       port: PORTS.redis,
-      // A cache only: no snapshots, no append-only file.
+      // A cache only: no snapshots, no append-only file. Bounded memory (README, "Redis
+      // memory"): when full, Redis evicts only keys with a TTL (cached answers, device keys, live
+      // streams), least recently used first, never the limit counters or generations, which
+      // have none.
       command: [
         "redis-server",
         "--port",
@@ -87,6 +93,10 @@ export async function services(keys: StackKeys): Promise<Service[]> {
         "",
         "--appendonly",
         "no",
+        "--maxmemory",
+        REDIS_MAXMEMORY,
+        "--maxmemory-policy",
+        "volatile-lru",
         "--dir",
         stackPath("logs"),
       ],

@@ -154,7 +154,11 @@ export function createIngestStore(deps: {
     // After the commit, not awaited: live viewers must never slow or fail ingest.
     deps.liveFeed?.publish(stored);
     const increments = deps.rateLimiter.unsynced();
-    const totals = await deps.cache.addToCounters(increments, [...generations]);
+    const totals = await deps.cache.addToCounters(
+      increments,
+      [...generations],
+      deps.rateLimiter.expired(),
+    );
     deps.rateLimiter.synced(increments, totals);
     if (answer.batch.batch_full) flushAfterAnswer();
 

@@ -106,7 +106,7 @@ export async function readTelemetryBody(
   contentType: string,
   limits: BodyLimits,
   receivedAt: Date,
-): Promise<ParseResult> {
+): Promise<ParseResult & { bytes: number }> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > limits.maxBytes) throw tooLarge(limits);
   const parser = createStreamParser({ receivedAt });
@@ -150,5 +150,5 @@ export async function readTelemetryBody(
     for await (const piece of chunks()) merge(parser.push(piece));
   }
   merge(parser.end());
-  return result;
+  return { ...result, bytes: bytesRead };
 }

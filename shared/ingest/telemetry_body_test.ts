@@ -68,7 +68,7 @@ async function read(
   contentType: string,
   limits: BodyLimits = LIMITS,
 ): Promise<Omit<ParseResult, "format">> {
-  const { format: _format, ...rest } = await readTelemetryBody(
+  const { format: _format, bytes: _bytes, ...rest } = await readTelemetryBody(
     request,
     contentType,
     limits,
@@ -303,4 +303,11 @@ Deno.test("readTelemetryBody reads the envelope's frames, not one frame named da
   const result = await read(whole('{"data":"roll:1\\nroll:2"}'), "application/json");
   assertEquals(result.frames.map((frame) => frame.line), [1, 2]);
   assertEquals(result.errors, []);
+});
+
+Deno.test("readTelemetryBody counts the bytes it read, for the device's byte quota", async () => {
+  const text = "roll:1,alt:10\nroll:é\n";
+  const body = new TextEncoder().encode(text);
+  const result = await readTelemetryBody(streamed(pieces(body, 3)), "text/plain", LIMITS, RECEIVED);
+  assertEquals(result.bytes, body.length);
 });

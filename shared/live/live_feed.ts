@@ -22,6 +22,12 @@ export const LIVE_ENTRY_MAX_FRAMES = 50;
 export const LIVE_STREAM_WINDOW_MS = 100_000;
 /** Entries a device's stream keeps at most, whatever its rate: bounds memory for bursts. */
 export const LIVE_STREAM_MAX_ENTRIES = 1000;
+/**
+ * Frames a device's stream keeps, about, when it sends batches (Redis memory budget, README):
+ * 1,000 entries of 50 frames would be some 55 MB per device at 25 fields; this is about 2 MB.
+ * The 100 s window keeps fewer for any device under 20 frames/s.
+ */
+export const LIVE_STREAM_MAX_FRAMES = 2000;
 /** A request publishes at most its newest frames (a backlog upload is not live). */
 const MAX_FRAMES_PER_REQUEST = 1000;
 /** A device that stopped sending loses its stream after this long. */
@@ -229,11 +235,23 @@ export function createLiveFeed(
     };
     for (const { deviceId, frames } of batches) {
       const key = liveStreamKey(deviceId);
-      for (const entry of chunkFrames(deviceId, frames.slice(-MAX_FRAMES_PER_REQUEST))) {
+      const published = frames.slice(-MAX_FRAMES_PER_REQUEST);
+      const framesPerEntry = Math.max(1, Math.min(LIVE_ENTRY_MAX_FRAMES, published.length));
+      for (const entry of chunkFrames(deviceId, published)) {
         const size = entry.frames.length + entry.flights.length;
         if (chars + size > MAX_PIPELINE_CHARS) await flush();
+        // Entries of many frames are capped by frames. "~" trims only whole nodes of 100
+        // entries, which would never trim a short stream: those caps are exact.
+        const threshold = Math.min(
+          LIVE_STREAM_MAX_ENTRIES,
+          Math.ceil(LIVE_STREAM_MAX_FRAMES / framesPerEntry),
+        );
         pipeline.xadd(key, "*", { frames: entry.frames, flights: entry.flights }, {
-          trim: { type: "MAXLEN", threshold: LIVE_STREAM_MAX_ENTRIES, comparison: "~" },
+          trim: {
+            type: "MAXLEN",
+            threshold,
+            comparison: threshold < LIVE_STREAM_MAX_ENTRIES ? "=" : "~",
+          },
         });
         chars += size;
         commands++;

@@ -62,23 +62,48 @@ Deno.test("createMemoryCache del removes every key given", async () => {
   assertEquals(await cache.get("b"), "2");
 });
 
-Deno.test("createMemoryCache addToCounters counts from the amount and keeps the first TTL", async () => {
+Deno.test("createMemoryCache addToCounters adds to hash fields with no TTL and drops the keys given", async () => {
   const { now, cache } = memory();
-  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), [1]);
-  now.ms = START + 9_000;
-  assertEquals(await cache.addToCounters([{ key: "n", by: 3, ttlSeconds: 10 }], []), [4]);
-  assertEquals(await cache.get("n"), "4");
-  now.ms = START + 10_000;
-  assertEquals(await cache.get("n"), null);
-  assertEquals(await cache.addToCounters([{ key: "n", by: 2, ttlSeconds: 10 }], []), [2]);
-  now.ms = START + 19_999;
-  assertEquals(await cache.get("n"), "2");
+  assertEquals(await cache.addToCounters([{ hash: "h1", field: "a", by: 1 }], []), [1]);
+  assertEquals(
+    await cache.addToCounters(
+      [{ hash: "h1", field: "a", by: 3 }, { hash: "h1", field: "b", by: 2 }],
+      [],
+    ),
+    [4, 2],
+  );
+  now.ms = START + 365 * 24 * 3600 * 1000;
+  assertEquals(await cache.readCounter("h1", "a"), 4);
+  assertEquals(await cache.readCounter("h1", "missing"), 0);
+  await cache.addToCounters([{ hash: "h2", field: "a", by: 1 }], [], ["h1"]);
+  assertEquals(await cache.readCounter("h1", "a"), 0);
 });
 
-Deno.test("createMemoryCache addToCounters adds to a number stored with set", async () => {
+Deno.test("createMemoryCache setWithinBudget stores until a budget would be passed, charging none then", async () => {
   const { cache } = memory();
-  await cache.set("n", "41", 10);
-  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), [42]);
+  const budgets = [{ key: "user", limit: 10, ttlSeconds: 60 }, {
+    key: "all",
+    limit: 15,
+    ttlSeconds: 60,
+  }];
+  assertEquals(await cache.setWithinBudget("k1", "123456", 60, budgets), true);
+  assertEquals(await cache.setWithinBudget("k2", "12345", 60, budgets), false);
+  assertEquals(await cache.getMany(["k1", "k2", "user", "all"]), ["123456", null, "6", "6"]);
+  assertEquals(await cache.setWithinBudget("k3", "1234", 60, budgets), true);
+  assertEquals(await cache.get("user"), "10");
+});
+
+Deno.test("createMemoryCache acquireSlot gives at most cap slots until one is released or lapses", async () => {
+  const { cache } = memory();
+  assertEquals(await cache.acquireSlot("s", "a", 2, 0, 1_000), { acquired: true });
+  assertEquals(await cache.acquireSlot("s", "b", 2, 0, 2_000), { acquired: true });
+  assertEquals(await cache.acquireSlot("s", "c", 2, 0, 3_000), {
+    acquired: false,
+    freeAtMs: 1_000,
+  });
+  await cache.releaseSlot("s", "b");
+  assertEquals(await cache.acquireSlot("s", "c", 2, 0, 3_000), { acquired: true });
+  assertEquals(await cache.acquireSlot("s", "d", 2, 1_000, 4_000), { acquired: true });
 });
 
 Deno.test("createMemoryCache addToCounters bumps each key by one without a TTL", async () => {
@@ -102,7 +127,10 @@ Deno.test("createDisabledCache misses every read and drops every write", async (
   assertEquals(await cache.getMany(["a", "g"]), [null, null]);
   assertEquals(await cache.getMany([]), []);
   assertEquals(await cache.del("a"), undefined);
-  assertEquals(await cache.addToCounters([{ key: "n", by: 1, ttlSeconds: 10 }], []), null);
+  assertEquals(await cache.addToCounters([{ hash: "h", field: "n", by: 1 }], []), null);
+  assertEquals(await cache.readCounter("h", "n"), null);
+  assertEquals(await cache.setWithinBudget("a", "1", 10, []), false);
+  assertEquals(await cache.acquireSlot("s", "m", 1, 0, 1), null);
   assertEquals(await cache.ping(), false);
 });
 

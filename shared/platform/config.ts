@@ -27,6 +27,13 @@ export interface Config {
     maxLines: number;
     bodyTimeoutMs: number;
     ratePerMinute: number;
+    framesPerSecond: number;
+    bytesPerSecond: number;
+    unknownKeyLookupsPerMinute: number;
+    operatorQueriesPerMinute: number;
+    operatorMaxLiveStreams: number;
+    queryCacheBytesPerUser: number;
+    queryCacheBytesTotal: number;
     maxRetries: number;
     deviceAuthCacheSeconds: number;
     queryCacheSeconds: number;
@@ -112,6 +119,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxLines: e.TELEMETRY_MAX_LINES,
       bodyTimeoutMs: e.TELEMETRY_BODY_TIMEOUT_MS,
       ratePerMinute: e.TELEMETRY_RATE_LIMIT_PER_MINUTE,
+      framesPerSecond: e.TELEMETRY_FRAMES_PER_SECOND,
+      bytesPerSecond: e.TELEMETRY_BYTES_PER_SECOND,
+      unknownKeyLookupsPerMinute: e.UNKNOWN_KEY_LOOKUPS_PER_MINUTE,
+      operatorQueriesPerMinute: e.OPERATOR_QUERIES_PER_MINUTE,
+      operatorMaxLiveStreams: e.OPERATOR_MAX_LIVE_STREAMS,
+      queryCacheBytesPerUser: e.QUERY_CACHE_BYTES_PER_USER,
+      queryCacheBytesTotal: e.QUERY_CACHE_BYTES_TOTAL,
       maxRetries: e.TELEMETRY_MAX_RETRIES,
       deviceAuthCacheSeconds: e.DEVICE_AUTH_CACHE_SECONDS,
       queryCacheSeconds: e.QUERY_CACHE_SECONDS,

@@ -66,6 +66,18 @@ export const envSchema = z.object({
   TELEMETRY_BODY_TIMEOUT_MS: positiveInt(10_000),
   TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
+  // Per-device quotas, averaged over each clock minute (README, "Limits and quotas"): far above a
+  // 10 Hz drone (10 frames/s, ~5 kB/s), room for an import or a backlog after an outage.
+  TELEMETRY_FRAMES_PER_SECOND: positiveInt(2_000),
+  TELEMETRY_BYTES_PER_SECOND: positiveInt(2 * 1024 * 1024),
+  // Device-key lookups that found no device, per client address and minute.
+  UNKNOWN_KEY_LOOKUPS_PER_MINUTE: positiveInt(60),
+  // Per operator (user JWT; service role is not limited).
+  OPERATOR_QUERIES_PER_MINUTE: positiveInt(600),
+  OPERATOR_MAX_LIVE_STREAMS: positiveInt(10),
+  // Query-cache budgets, bytes of answers cached per QUERY_CACHE_SECONDS window.
+  QUERY_CACHE_BYTES_PER_USER: positiveInt(8 * 1024 * 1024),
+  QUERY_CACHE_BYTES_TOTAL: positiveInt(64 * 1024 * 1024),
   TELEMETRY_MAX_RETRIES: positiveInt(3),
   DEVICE_AUTH_CACHE_SECONDS: positiveInt(60),
   QUERY_CACHE_SECONDS: positiveInt(300),

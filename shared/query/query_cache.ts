@@ -8,7 +8,7 @@
  * counter; service role sees every tenant, so its answers hang off the global one. The scope is
  * part of every key, so two tenants never read each other's entries.
  */
-import { cacheKey } from "../platform/cache.ts";
+import { type Budget, cacheKey } from "../platform/cache.ts";
 
 /** Whose answers an entry holds: one user (RLS-filtered) or service role (everything). */
 export type QueryScope = { kind: "user"; userId: string } | { kind: "service" };
@@ -51,4 +51,26 @@ export function queryCacheKey(scope: QueryScope, generation: string, paramsHash:
 /** What comes before the generation in a scope's query keys (see Cache.getAtGeneration). */
 export function queryCacheKeyPrefix(scope: QueryScope): string {
   return cacheKey("query", scopeName(scope), "");
+}
+
+/**
+ * The byte budgets a new cached answer is charged to (issue 21 §6): its scope's and everyone's,
+ * per window of the cache's TTL. An entry lives at most one TTL, so the entries alive at any
+ * time were stored in this window or the one before: at most twice each budget.
+ */
+export function queryCacheBudgets(
+  scope: QueryScope,
+  now: Date,
+  limits: { ttlSeconds: number; perScopeBytes: number; totalBytes: number },
+): Budget[] {
+  const window = String(Math.floor(now.getTime() / (limits.ttlSeconds * 1000)));
+  const ttlSeconds = limits.ttlSeconds * 2;
+  return [
+    {
+      key: cacheKey("query-budget", scopeName(scope), window),
+      limit: limits.perScopeBytes,
+      ttlSeconds,
+    },
+    { key: cacheKey("query-budget", "all", window), limit: limits.totalBytes, ttlSeconds },
+  ];
 }

@@ -3,6 +3,7 @@ import {
   ALL_GENERATION_KEY,
   generationKeys,
   ownerGenerationKey,
+  queryCacheBudgets,
   queryCacheKey,
   scopeGenerationKey,
   scopeName,
@@ -47,4 +48,20 @@ Deno.test("queryCacheKey() differs between tenants, service role and generations
   ];
   assertEquals(new Set(keys).size, keys.length);
   assertNotEquals(scopeName({ kind: "user", userId: ALICE }), scopeName({ kind: "service" }));
+});
+
+Deno.test("queryCacheBudgets charges the scope's and everyone's budget of the TTL's window", () => {
+  const now = new Date(Date.UTC(2026, 10, 26, 12, 4, 59));
+  const window = String(Math.floor(now.getTime() / 300_000));
+  assertEquals(
+    queryCacheBudgets({ kind: "user", userId: "u1" }, now, {
+      ttlSeconds: 300,
+      perScopeBytes: 10,
+      totalBytes: 20,
+    }),
+    [
+      { key: `telemetry:v1:query-budget:user:u1:${window}`, limit: 10, ttlSeconds: 600 },
+      { key: `telemetry:v1:query-budget:all:${window}`, limit: 20, ttlSeconds: 600 },
+    ],
+  );
 });

@@ -251,11 +251,16 @@ Deno.test("telemetry-parse answers 429 with Retry-After once Redis counts the de
   const keys = await stackKeys();
   // Other isolates have counted 1200 requests of this device this minute (the default limit).
   const minute = Math.floor(Date.now() / 60_000);
-  const counter = `telemetry:v1:rate:${device.id}:${minute}`;
+  // The minute's counters are fields of one hash (shared/auth/rate_limit.ts).
   const upstash = await fetch(`http://127.0.0.1:${PORTS.upstash}/`, {
     method: "POST",
     headers: { authorization: `Bearer ${keys.upstashToken}` },
-    body: JSON.stringify(["SET", counter, "1200", "EX", "120"]),
+    body: JSON.stringify([
+      "HSET",
+      `telemetry:v1:limits:${minute}`,
+      `requests:${device.id}`,
+      "1200",
+    ]),
   });
   await upstash.body?.cancel();
   // The function adds its counts to Redis once per database call and learns the total then:

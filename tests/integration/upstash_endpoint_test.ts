@@ -30,10 +30,32 @@ Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneratio
   await cache.set(`${prefix}:a`, text, 30);
   assertEquals(await cache.get(`${prefix}:a`), text);
   assertEquals(await cache.getMany([`${prefix}:a`, `${prefix}:missing`]), [text, null]);
-  const counter = { key: `${prefix}:n`, by: 2, ttlSeconds: 30 };
+  const counter = { hash: `${prefix}:n`, field: "f", by: 2 };
   assertEquals(await cache.addToCounters([counter], []), [2]);
-  assertEquals(await cache.addToCounters([counter], [`${prefix}:g1`, `${prefix}:g2`]), [4]);
+  assertEquals(
+    await cache.addToCounters([counter], [`${prefix}:g1`, `${prefix}:g2`], [`${prefix}:old`]),
+    [4],
+  );
+  assertEquals(await cache.readCounter(`${prefix}:n`, "f"), 4);
   assertEquals(await cache.getMany([`${prefix}:g1`, `${prefix}:g2`]), ["1", "1"]);
+  // Budgets and slots run as scripts on the server.
+  const budget = { key: `${prefix}:budget`, limit: 10, ttlSeconds: 30 };
+  assertEquals(await cache.setWithinBudget(`${prefix}:b1`, "123456", 30, [budget]), true);
+  assertEquals(await cache.setWithinBudget(`${prefix}:b2`, "123456", 30, [budget]), false);
+  assertEquals(await cache.getMany([`${prefix}:b1`, `${prefix}:b2`, budget.key]), [
+    "123456",
+    null,
+    "6",
+  ]);
+  const slots = `${prefix}:slots`;
+  assertEquals(await cache.acquireSlot(slots, "a", 1, 1_000, 5_000), { acquired: true });
+  assertEquals(await cache.acquireSlot(slots, "b", 1, 1_000, 6_000), {
+    acquired: false,
+    freeAtMs: 5_000,
+  });
+  await cache.releaseSlot(slots, "a");
+  assertEquals(await cache.acquireSlot(slots, "b", 1, 1_000, 6_000), { acquired: true });
+  await cache.del(`${prefix}:b1`, budget.key, slots);
   // One round trip: the counter, then the entry kept under its current value.
   await cache.set(`${prefix}:entry:1:q`, "page at 1", 30);
   assertEquals(await cache.getAtGeneration(`${prefix}:g1`, `${prefix}:entry:`, ":q"), {

@@ -51,6 +51,9 @@ export function createConfigHandler(deps: Deps): (request: Request) => Promise<R
         max_body_bytes: deps.config.limits.maxBodyBytes,
         max_lines: deps.config.limits.maxLines,
         rate_limit_per_minute: deps.config.limits.ratePerMinute,
+        // A device that paces itself by these never sees a 429 (README, "Limits and quotas").
+        frames_per_second: deps.config.limits.framesPerSecond,
+        bytes_per_second: deps.config.limits.bytesPerSecond,
       },
       supabase_project_id: deps.config.supabaseProjectId,
       timestamp: deps.now().toISOString(),

@@ -61,6 +61,12 @@ export function toDeviceHttpError(error: DbError, route: DeviceRoute): Error {
       return new HttpError(400, "invalid_body", 'Invalid device: "name" is not accepted', [
         { field: "name", message: "must be 1 to 100 characters" },
       ]);
+    // Raised by create_device over telemetry.settings.max_devices_per_owner. 429, as every
+    // quota; a long Retry-After since only revoking a device (or a higher cap) makes room.
+    case "device_limit_reached":
+      return new HttpError(429, "device_limit_reached", error.message, undefined, {
+        "retry-after": "3600",
+      });
   }
   return error.transient ? databaseUnavailable() : error;
 }

@@ -31,6 +31,8 @@ import {
   unknownParams,
 } from "../../../shared/query/query_params.ts";
 import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
+import { admitRead, createReadLimiter } from "../../../shared/auth/operator_quota.ts";
+import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 import { parseFlightsRequest, parseRollupsRequest, windowOf } from "./_params.ts";
 import {
   readFlight,
@@ -63,6 +65,7 @@ const ROUTES: Record<string, Route> = {
 };
 
 export function createAnalyticsHandler(deps: Deps): (request: Request) => Promise<Response> {
+  const reads = createReadLimiter(deps.config.limits.operatorQueriesPerMinute);
   return withBoundary("telemetry-analytics", deps.logger, async (request, context) => {
     const path = subPath(request, "telemetry-analytics");
     const route = ROUTES[path];
@@ -78,6 +81,7 @@ export function createAnalyticsHandler(deps: Deps): (request: Request) => Promis
     if (route === "internals") requireRole(caller, "service_role");
     else requireRole(caller, "authenticated", "service_role");
     context.log.role = caller.role;
+    runAfterAnswer(admitRead(reads, deps.cache, caller, deps.now())());
 
     const params = new URL(request.url).searchParams;
     const compute = computeFor(route, params, caller, deps);

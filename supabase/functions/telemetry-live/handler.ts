@@ -29,6 +29,7 @@ import {
   unknownParams,
 } from "../../../shared/query/query_params.ts";
 import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
+import { onStreamEnd, openLiveSlot } from "../../../shared/auth/operator_quota.ts";
 import { DEFAULT_TIMING, liveStream, type LiveTiming } from "./_stream.ts";
 
 /** The longest stream, in seconds: under the free plan's 150 s wall clock per request. */
@@ -76,13 +77,22 @@ export function createLiveHandler(
       deviceId,
     );
 
-    const body = liveStream(feed, {
-      deviceId,
-      flightId,
-      lastEventId,
+    // One slot of the operator's OPERATOR_MAX_LIVE_STREAMS while the stream is open.
+    const release = await openLiveSlot(
+      deps.cache,
+      caller,
+      deps.config.limits.operatorMaxLiveStreams,
+      deps.now(),
       seconds,
-      signal: request.signal,
-    }, timing);
+    );
+    const body = onStreamEnd(
+      liveStream(
+        feed,
+        { deviceId, flightId, lastEventId, seconds, signal: request.signal },
+        timing,
+      ),
+      () => void release(),
+    );
     return new Response(body, {
       headers: {
         ...CORS_HEADERS,

@@ -21,6 +21,7 @@ import type { Deps } from "../../../shared/platform/deps.ts";
 import {
   authenticateDevice,
   createLocalDeviceCache,
+  createUnknownKeyLimit,
   deviceCacheKey,
 } from "../../../shared/auth/device_auth.ts";
 import {
@@ -29,10 +30,14 @@ import {
   requireMethod,
   withBoundary,
 } from "../../../shared/platform/http.ts";
-import type { ParseResult, TelemetryRow } from "../../../shared/ingest/parser.ts";
+import type { ParseResult, TelemetryReject, TelemetryRow } from "../../../shared/ingest/parser.ts";
 import { createIngestStore, type IngestAnswer } from "../../../shared/ingest/ingest_store.ts";
 import { createLiveFeed } from "../../../shared/live/live_feed.ts";
-import { createRateLimiter } from "../../../shared/auth/rate_limit.ts";
+import {
+  createQuotaLimiter,
+  deviceQuotas,
+  syncInBackground,
+} from "../../../shared/auth/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/ingest/receive_clock.ts";
 import {
   checkTelemetryContentType,
@@ -42,6 +47,7 @@ import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/ingest/stream_i
 import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
+import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -172,13 +178,22 @@ function respond(
   return jsonResponse(body, 200, headers);
 }
 
+/** The bytes of a stream chunk's lines (each line's text and its line feed). */
+function lineBytes(frames: readonly TelemetryRow[], rejects: readonly TelemetryReject[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.raw_data.length + 1;
+  for (const reject of rejects) bytes += reject.raw_text.length + 1;
+  return bytes;
+}
+
 /** How long this isolate trusts a device key it has just seen (see LocalDeviceCache). */
 const LOCAL_DEVICE_CACHE_MS = 5_000;
 
 export function createParseHandler(deps: Deps): (request: Request) => Promise<Response> {
   const receiveClock = createReceiveClock(() => deps.now().getTime());
   const localDevices = createLocalDeviceCache(LOCAL_DEVICE_CACHE_MS);
-  const rateLimiter = createRateLimiter(deps.config.limits.ratePerMinute);
+  const rateLimiter = createQuotaLimiter(deviceQuotas(deps.config.limits));
+  const unknownKeys = createUnknownKeyLimit(deps.config.limits.unknownKeyLookupsPerMinute);
   const ingest = createIngestStore({
     db: deps.db,
     rpc: deps.config,
@@ -249,6 +264,12 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       clock: REAL_STREAM_CLOCK,
       maxErrors: MAX_ERRORS_SHOWN,
       store: (chunk) => {
+        // The device's frame and byte quotas hold mid-stream too: over them, the stream ends
+        // with a 429 that says how much was stored before.
+        rateLimiter.admit(device.id, deps.now(), {
+          frames: chunk.frames.length,
+          bytes: lineBytes(chunk.frames, chunk.rejects),
+        });
         const job = {
           deviceId: device.id,
           ownerId: device.ownerId,
@@ -291,11 +312,21 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       cache: deps.cache,
       cacheSeconds: deps.config.limits.deviceAuthCacheSeconds,
       local: localDevices,
+      unknownKeys,
+      now: deps.now,
     });
     context.log.device_id = device.id;
-    if (request.method === "GET") return await resumePoint(device);
     const receivedAt = deps.now();
-    rateLimiter.admit(device.id, receivedAt);
+    // Every request counts, the resume point's too (it unpacks the device's staged requests).
+    rateLimiter.admit(device.id, receivedAt, { requests: 1, frames: 0, bytes: 0 });
+    if (request.method === "GET") {
+      const answer = await resumePoint(device);
+      // No ingest call to ride along with: the GET's count goes to Redis after the answer.
+      runAfterAnswer(syncInBackground(rateLimiter, deps.cache));
+      return answer;
+    }
+    const declaredBytes = Number(request.headers.get("content-length") ?? 0);
+    if (declaredBytes > 0) rateLimiter.check(device.id, receivedAt, { bytes: declaredBytes });
 
     const contentType = checkTelemetryContentType(request);
     const url = new URL(request.url);
@@ -329,6 +360,12 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     if (parsed.frames.length === 0 && parsed.rejects.length === 0) {
       throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
     }
+    // Rejected lines count as frames too: they cost parsing and are kept in telemetry_rejects.
+    // `store=false` counts as well, since it costs the same parsing.
+    rateLimiter.admit(device.id, receivedAt, {
+      frames: parsed.frames.length + parsed.rejects.length,
+      bytes: parsed.bytes,
+    });
 
     // Frames without a device timestamp get receive times no other request shares.
     const untimestamped = parsed.frames.filter((frame) => !frame.timestamped).length;

@@ -13,7 +13,7 @@ import { parseTelemetry } from "../../../shared/ingest/parser.ts";
 import { createParseHandler } from "./handler.ts";
 
 const NOW = new Date("2026-11-26T12:00:00.000Z");
-const DEVICE_KEY = "dk_test_0123456789abcdef";
+const DEVICE_KEY = `dtk_${"0123456789abcdef".repeat(3)}`;
 const DEVICE: Device = {
   id: "22222222-2222-4222-8222-222222222222",
   ownerId: "11111111-1111-4111-8111-111111111111",
@@ -175,6 +175,7 @@ Deno.test("telemetry-parse answers 429 with Retry-After over the device's rate l
     error: {
       code: "rate_limited",
       message: "Device sent more than 1 requests this minute; retry in 60 s",
+      details: { limit: 1, used: 1, requested: 1, window_s: 60 },
     },
     timestamp: "2026-11-26T12:00:00.000Z",
     request_id: response.headers.get("x-request-id"),

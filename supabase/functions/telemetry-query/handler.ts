@@ -26,12 +26,15 @@ import {
   withBoundary,
 } from "../../../shared/platform/http.ts";
 import {
+  queryCacheBudgets,
   queryCacheKey,
   queryCacheKeyPrefix,
   type QueryScope,
   scopeGenerationKey,
 } from "../../../shared/query/query_cache.ts";
 import { canonicalQuery, parseTelemetryQuery } from "../../../shared/query/query_schema.ts";
+import { admitRead, createReadLimiter } from "../../../shared/auth/operator_quota.ts";
+import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 import { readFrames } from "./_frames.ts";
 import { streamFrames } from "./_stream.ts";
 
@@ -39,6 +42,7 @@ import { streamFrames } from "./_stream.ts";
 const MAX_CACHED_CHARS = 900_000;
 
 export function createTelemetryQueryHandler(deps: Deps): (request: Request) => Promise<Response> {
+  const reads = createReadLimiter(deps.config.limits.operatorQueriesPerMinute);
   return withBoundary("telemetry-query", deps.logger, async (request, context) => {
     const started = performance.now();
     const timing = { db: 0, cache: 0 };
@@ -55,6 +59,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     requireRole(caller, "authenticated", "service_role");
     context.log.role = caller.role;
     if (caller.userId) context.log.user_id = caller.userId;
+    runAfterAnswer(admitRead(reads, deps.cache, caller, deps.now())());
 
     const parsed = parseTelemetryQuery(new URL(request.url).searchParams);
     if (!parsed.success) {
@@ -111,7 +116,18 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
       context.log.rows = page.data.length;
       if (pageText.length <= MAX_CACHED_CHARS) {
         mark = performance.now();
-        await deps.cache.set(key, pageText, deps.config.limits.queryCacheSeconds);
+        // Over its budgets the answer is simply not cached (README, "Redis memory").
+        const budgets = queryCacheBudgets(scope, deps.now(), {
+          ttlSeconds: deps.config.limits.queryCacheSeconds,
+          perScopeBytes: deps.config.limits.queryCacheBytesPerUser,
+          totalBytes: deps.config.limits.queryCacheBytesTotal,
+        });
+        context.log.cache_stored = await deps.cache.setWithinBudget(
+          key,
+          pageText,
+          deps.config.limits.queryCacheSeconds,
+          budgets,
+        );
         timing.cache += performance.now() - mark;
       }
     }
