@@ -4,7 +4,7 @@
  * as a JWKS for user tokens. Generated once per data folder and kept in .stack/keys.json.
  */
 import { base64UrlEncode, type Jwk, signEs256, signHs256 } from "../../shared/auth/jwt.ts";
-import { JWT_SECRET, stackPath } from "./layout.ts";
+import { GATEWAY_URL, JWT_SECRET, stackPath } from "./layout.ts";
 
 interface StoredKeys {
   signingKey: Jwk;
@@ -69,6 +69,11 @@ export async function loadKeys(): Promise<StackKeys> {
   };
 }
 
+/** The `iss` of user tokens: this stack's Auth URL, on its own port (STACK_PORT_OFFSET moves it). */
+export function issuer(): string {
+  return `${GATEWAY_URL}/auth/v1`;
+}
+
 /**
  * Mints a user access token as Supabase Auth would: ES256 with the stack's signing key.
  * @param userId the `sub` claim (an auth.users id)
@@ -79,7 +84,7 @@ export function mintUserToken(keys: StackKeys, userId: string, ttlSeconds = 3600
     sub: userId,
     role: "authenticated",
     aud: "authenticated",
-    iss: "http://127.0.0.1:54321/auth/v1",
+    iss: issuer(),
     iat: now,
     exp: now + ttlSeconds,
   }, keys.signingKey);
