@@ -2,9 +2,9 @@
  * The OpenAPI 3.1 description of every function, served by `GET /config/openapi.json`. Built
  * from the zod schemas the functions validate with (telemetry-query's parameters, the devices
  * body, the frame schema of JSON ingest) and from the answers' schemas (answer_schemas.ts), with
- * zod's own JSON Schema output, so the document follows the code. Parameters that functions
- * check by hand (telemetry-parse's, telemetry-live's, telemetry-analytics') are written here;
- * the contract test (tests/integration/openapi_contract_test.ts) checks them on the real stack.
+ * zod's own JSON Schema output, so the document follows the code. telemetry-parse's few query
+ * parameters, which its handler checks by hand, are written here; the contract test
+ * (tests/integration/openapi_contract_test.ts) checks the document on the real stack.
  *
  * @module
  */
@@ -12,6 +12,11 @@ import { z } from "zod";
 import { createDeviceSchema } from "../auth/device_schema.ts";
 import { FIELD_NAMES, METADATA_KEYS } from "../catalogue/catalogue.ts";
 import { extraValueSchema, frameRowSchema } from "../catalogue/frame_schema.ts";
+import {
+  flightsParamsSchema,
+  liveParamsSchema,
+  rollupsParamsSchema,
+} from "../query/param_schemas.ts";
 import { telemetryQuerySchema } from "../query/query_schema.ts";
 import * as answers from "./answer_schemas.ts";
 
@@ -94,12 +99,6 @@ function queryParam(name: string, schema: JsonSchema, description: string, requi
 }
 
 const UUID_SCHEMA = inputSchema(z.uuid());
-const DEVICE_ID = queryParam("device_id", UUID_SCHEMA, "The device", true);
-const FLIGHT_ID = queryParam(
-  "flight_id",
-  { type: "string", minLength: 1, maxLength: 200 },
-  "Only this flight",
-);
 const TIME = { type: "string", description: "ISO 8601, e.g. 2026-11-26T10:00:00Z" };
 
 /** What each telemetry-query parameter means; its schema comes from telemetryQuerySchema. */
@@ -117,10 +116,24 @@ const QUERY_PARAMETERS: Record<string, string> = {
   format: "json (a page), or csv / ndjson (every frame of the query, streamed)",
 };
 
+/** A query string's parameters, from the zod schema the function checks it with. */
+function parametersOf(schema: z.ZodType, descriptions: Record<string, string> = {}): unknown[] {
+  const json = inputSchema(schema);
+  const properties = json.properties as Record<string, JsonSchema>;
+  const required = (json.required ?? []) as string[];
+  return Object.entries(properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return queryParam(
+      name,
+      rest,
+      descriptions[name] ?? (typeof description === "string" ? description : ""),
+      required.includes(name),
+    );
+  });
+}
+
 function telemetryQueryParameters(): unknown[] {
-  const schema = inputSchema(telemetryQuerySchema);
-  const properties = schema.properties as Record<string, JsonSchema>;
-  const names = Object.keys(properties);
+  const names = Object.keys(telemetryQuerySchema.shape);
   const undocumented = names.filter((name) => !(name in QUERY_PARAMETERS));
   const stale = Object.keys(QUERY_PARAMETERS).filter((name) => !names.includes(name));
   if (undocumented.length > 0 || stale.length > 0) {
@@ -128,10 +141,7 @@ function telemetryQueryParameters(): unknown[] {
       `telemetry-query parameters and their descriptions differ: ${[...undocumented, ...stale]}`,
     );
   }
-  const required = (schema.required ?? []) as string[];
-  return names.map((name) =>
-    queryParam(name, properties[name] ?? {}, QUERY_PARAMETERS[name] ?? "", required.includes(name))
-  );
+  return parametersOf(telemetryQuerySchema, QUERY_PARAMETERS);
 }
 
 /** A JSON frame as a device sends it: catalogue fields (or aliases, see GET /config), a time, extras. */
@@ -316,9 +326,7 @@ function paths(): Record<string, Record<string, Operation>> {
         summary: "A device's frames as Server-Sent Events",
         security: OPERATOR,
         parameters: [
-          DEVICE_ID,
-          FLIGHT_ID,
-          queryParam("duration", { type: "string", pattern: "^[0-9]+$" }, "Seconds, 1 to 120"),
+          ...parametersOf(liveParamsSchema),
           {
             name: "Last-Event-ID",
             in: "header",
@@ -340,13 +348,7 @@ function paths(): Record<string, Record<string, Operation>> {
       get: {
         summary: "Rollups per hour or day",
         security: OPERATOR,
-        parameters: [
-          DEVICE_ID,
-          FLIGHT_ID,
-          queryParam("bucket", { type: "string", enum: ["hour", "day"] }, "Default hour"),
-          queryParam("from", TIME, "Window start (default: 7 days of hours, 90 of days)"),
-          queryParam("to", TIME, "Window end, exclusive (default now)"),
-        ],
+        parameters: parametersOf(rollupsParamsSchema),
         responses: { "200": ok("Rollups", ref("Rollups")), ...analyticsErrors },
       },
     },
@@ -354,10 +356,7 @@ function paths(): Record<string, Record<string, Operation>> {
       get: {
         summary: "A device's flights, newest first",
         security: OPERATOR,
-        parameters: [
-          DEVICE_ID,
-          queryParam("limit", { type: "string", pattern: "^[0-9]+$" }, "1 to 1000 (default 100)"),
-        ],
+        parameters: parametersOf(flightsParamsSchema),
         responses: { "200": ok("Flights", ref("Flights")), ...analyticsErrors },
       },
     },
