@@ -101,6 +101,12 @@ Deno.test("openapi.json is an OpenAPI 3.1 document naming every function", async
       assert(functions.has(entry.name), entry.name);
     }
   }
+  const keys = await stackKeys();
+  const again = await callFunction("config", {
+    path: "/openapi.json",
+    headers: { apikey: keys.publishableKey },
+  });
+  await (await contract()).check("/config/openapi.json", "get", again);
   const none = await callFunction("config", { path: "/openapi.json" });
   await (await contract()).check("/config/openapi.json", "get", none);
   assertEquals(none.status, 401);
