@@ -17,5 +17,5 @@ echo "Dashboard: http://127.0.0.1:${gateway_port}/dashboard/"
 if [ "${SIMULATE:-1}" != "0" ]; then
   echo "  Sign in with \"Use the local simulator's token\" to watch the simulated drones fly."
 else
-  echo "  Sign in with a token from: deno task jwt:mint <user-id> (the owner of your devices)."
+  echo "  Sign in with a token from: deno task jwt:mint (the owner of the devices deno task device:create makes)."
 fi

@@ -56,7 +56,7 @@ async function loadState(file: string): Promise<State | null> {
 }
 
 /** Reuses the devices of the state file, creating the missing ones through `devices`. */
-async function devices(count: number, file: string): Promise<SimDevice[]> {
+async function devices(count: number, file: string): Promise<State> {
   const state = await loadState(file) ?? { ownerId: crypto.randomUUID(), devices: [] };
   await postgres.psql(
     `insert into auth.users (id) values ('${state.ownerId}') on conflict do nothing`,
@@ -76,7 +76,7 @@ async function devices(count: number, file: string): Promise<SimDevice[]> {
     state.devices.push({ id: body.device.id, key: body.device.key, name });
   }
   await Deno.writeTextFile(file, JSON.stringify(state, null, 2), { mode: 0o600 });
-  return state.devices.slice(0, count);
+  return { ownerId: state.ownerId, devices: state.devices.slice(0, count) };
 }
 
 const drones = Math.floor(option("--drones", "SIMULATE_DRONES", 3));
@@ -92,9 +92,10 @@ if (mavlinkIndex >= 0) {
   Deno.exit(0);
 }
 
+let owner: string;
 let fleet: SimDevice[];
 try {
-  fleet = await devices(drones, stateFile);
+  ({ ownerId: owner, devices: fleet } = await devices(drones, stateFile));
 } catch (error) {
   console.error(`${error instanceof Error ? error.message : error}`);
   console.error("Is the local stack running? Start it with: deno task stack start");
@@ -175,4 +176,7 @@ async function stop(): Promise<void> {
 Deno.addSignalListener("SIGINT", stop);
 Deno.addSignalListener("SIGTERM", stop);
 console.log(`Flying ${drones} drones at ${hz} Hz against ${FUNCTIONS_URL} (Ctrl-C stops)`);
+// The ids a reader needs first (the log of the background run is where the README sends them).
+console.log(`Owner (user id): ${owner}; a token for it: deno task jwt:mint ${owner}`);
+for (const { device } of flying) console.log(`${device.name}: device_id ${device.id}`);
 if (Number.isFinite(duration)) setTimeout(stop, duration * 1000);

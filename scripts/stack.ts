@@ -18,6 +18,7 @@ import { assertOwnStack } from "./stack/owner.ts";
 import * as postgres from "./stack/postgres.ts";
 import {
   assertPortFree,
+  failureSummary,
   reserveStackPorts,
   run,
   runningPid,
@@ -26,6 +27,7 @@ import {
   stopProcess,
   waitFor,
 } from "./stack/processes.ts";
+import { readFunctionEnvFile } from "./stack/env_file.ts";
 import { checkInstalled, REQUIRED_FILES } from "./stack/requirements.ts";
 import { functionEnv, isUp, type Service, services } from "./stack/services.ts";
 
@@ -70,20 +72,30 @@ async function startDatabase(started: string[]): Promise<void> {
 async function startService(service: Service, started: string[]): Promise<void> {
   if (runningPid(service.name) !== null && await isUp(service)) return;
   await assertPortFree(service.port, service.name);
+  const log = join(STACK_DIR, "logs", `${service.name}.log`);
+  // Logs are appended to: only what this start writes tells why it failed.
+  const logStart = (await Deno.stat(log).catch(() => null))?.size ?? 0;
   await spawnDetached(service.name, service.command, service.env);
   started.push(service.name);
-  const up = await waitFor(() => isUp(service), 60_000, service.name, false);
-  if (!up || runningPid(service.name) === null) {
+  // A process that ended (a function whose config is invalid exits at once) will not come up.
+  await waitFor(
+    async () => runningPid(service.name) === null || await isUp(service),
+    60_000,
+    service.name,
+    false,
+  );
+  if (runningPid(service.name) === null || !(await isUp(service))) {
     throw new StackError(
-      `${service.name} did not start; its log is .stack/logs/${service.name}.log:\n` +
-        await tail(join(STACK_DIR, "logs", `${service.name}.log`)),
+      `${service.name} did not start: ${failureSummary(await readFrom(log, logStart))}\n` +
+        `(its log: .stack/logs/${service.name}.log)`,
     );
   }
 }
 
-async function tail(file: string): Promise<string> {
+async function readFrom(file: string, offset: number): Promise<string> {
   try {
-    return (await Deno.readTextFile(file)).split("\n").slice(-15).join("\n");
+    const bytes = await Deno.readFile(file);
+    return new TextDecoder().decode(bytes.subarray(offset));
   } catch {
     return "(no log)";
   }
@@ -102,11 +114,19 @@ async function start(): Promise<void> {
   await reserveStackPorts(PORTS.gateway, PORTS.firstFunction + 19);
   await Deno.mkdir(STACK_DIR, { recursive: true });
   const keys = await loadKeys();
-  const all = await services(keys);
+  const fileEnv = await readFunctionEnvFile();
+  const all = await services(keys, fileEnv.env);
   if (await isFullyRunning(all)) {
     console.log("The stack is already running; nothing was changed.\n");
     await status(keys);
     return;
+  }
+  if (fileEnv.file) {
+    const names = Object.keys(fileEnv.env);
+    console.log(
+      `Function settings from ${fileEnv.file}: ${names.join(", ") || "none"}` +
+        fileEnv.skipped.map(({ name, reason }) => `; skipped ${name} (${reason})`).join(""),
+    );
   }
   const started: string[] = [];
   try {

@@ -108,6 +108,8 @@ export async function spawnDetached(
   const logFile = stackPath("logs", `${name}.log`);
   // bash writes its own pid and then becomes the command through exec, so the pid is the command's.
   const script = `p="$0"; l="$1"; shift; echo $$ > "$p"; exec "$@" >> "$l" 2>&1`;
+  // A pid file left by a process that died (a failed start) would pass for the new one's.
+  await Deno.remove(pidFile).catch(() => {});
   const launcher = new Deno.Command("setsid", {
     args: ["-f", "bash", "-c", script, pidFile, logFile, ...command],
     env: { ...Deno.env.toObject(), ...env },
@@ -117,7 +119,31 @@ export async function spawnDetached(
   });
   const status = await launcher.output();
   if (status.code !== 0) throw new StackError(`Could not start ${name}`);
-  await waitFor(() => runningPid(name) !== null, 5_000, `${name} to start`);
+  // The pid file is written before the command runs; a command that fails at once may be gone
+  // by the time it is read, which the caller tells from its log (see failureSummary).
+  await waitFor(() => pidFileExists(pidFile), 5_000, `${name}'s pid file`);
+}
+
+function pidFileExists(file: string): boolean {
+  try {
+    return Deno.readTextFileSync(file).trim() !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The line of a process's output that says why it stopped: the last uncaught error (e.g.
+ * `ConfigError: Invalid environment: …`), without Deno's colours; else the last 15 lines.
+ */
+export function failureSummary(output: string): string {
+  // deno-lint-ignore no-control-regex -- the escape sequences of terminal colours
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((line) => line.trimEnd());
+  const errors = lines.flatMap((line) => {
+    const match = line.match(/^(?:error: Uncaught (?:\(in promise\) )?)?([A-Z]\w*Error): (.+)$/);
+    return match ? [`${match[1]}: ${match[2]}`] : [];
+  });
+  return errors.at(-1) ?? lines.filter((line) => line !== "").slice(-15).join("\n");
 }
 
 /** Stops a named process: SIGTERM to its session, then SIGKILL if it lingers. */

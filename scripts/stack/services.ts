@@ -71,8 +71,14 @@ async function writePostgrestConfig(keys: StackKeys): Promise<string> {
 /** The local Redis's memory cap: the sum of the budgets in README, "Redis memory", and room. */
 export const REDIS_MAXMEMORY = "256mb";
 
-/** Every service after PostgreSQL, in start order. */
-export async function services(keys: StackKeys): Promise<Service[]> {
+/**
+ * Every service after PostgreSQL, in start order.
+ * @param fileEnv the functions' settings from an env file (scripts/stack/env_file.ts)
+ */
+export async function services(
+  keys: StackKeys,
+  fileEnv: Record<string, string> = {},
+): Promise<Service[]> {
   const deno = Deno.execPath();
   const functions = await listFunctions();
   return [
@@ -140,7 +146,7 @@ export async function services(keys: StackKeys): Promise<Service[]> {
         join(PROJECT_ROOT, "scripts", "stack", "function_host.ts"),
         spec.entrypoint,
       ],
-      env: { ...functionEnv(keys), FUNCTION_PORT: String(spec.port) },
+      env: { ...fileEnv, ...functionEnv(keys), FUNCTION_PORT: String(spec.port) },
     })),
     {
       name: "gateway",

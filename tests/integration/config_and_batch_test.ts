@@ -2,6 +2,7 @@
  * config, telemetry-batch-flush and telemetry-batch-status end to end, with each kind of key.
  */
 import { assert, assertEquals } from "@std/assert";
+import { signHs256 } from "../../shared/auth/jwt.ts";
 import { FIELD_NAMES, findField } from "../../shared/catalogue/catalogue.ts";
 import {
   callFunction,
@@ -30,6 +31,48 @@ Deno.test("config answers the reference fields and the whole catalogue", async (
   assert(roll.aliases.includes("roll"));
   assertEquals(roll.unit, findField("roll")?.unit);
   assertEquals(roll.min, findField("roll")?.min);
+});
+
+Deno.test("config answers every valid key, the publishable key included, as the README says", async () => {
+  const keys = await stackKeys();
+  const user = await createUser();
+  const accepted: [string, Record<string, string>][] = [
+    ["publishable key as apikey", { apikey: keys.publishableKey }],
+    ["publishable key as Bearer", { authorization: `Bearer ${keys.publishableKey}` }],
+    ["anon key", { authorization: `Bearer ${keys.anonKey}` }],
+    ["secret key", { apikey: keys.secretKey }],
+    ["user token", { authorization: `Bearer ${user.token}` }],
+  ];
+  for (const [name, headers] of accepted) {
+    const { status, body } = await jsonOf(await callFunction("config", { headers }));
+    assertEquals([name, status, body.success ?? true], [name, 200, true]);
+  }
+});
+
+Deno.test("config refuses a missing, expired, forged or unknown credential in the error envelope", async () => {
+  const keys = await stackKeys();
+  const now = Math.floor(Date.now() / 1000);
+  const expired = await signHs256(
+    { role: "anon", iat: now - 7200, exp: now - 3600 },
+    keys.jwtSecret,
+  );
+  const forged = await signHs256(
+    { role: "anon", exp: now + 3600 },
+    "another-secret-that-is-long-enough-000",
+  );
+  const cases: [string, Record<string, string>, string][] = [
+    ["missing", {}, "missing_credentials"],
+    ["expired", { authorization: `Bearer ${expired}` }, "invalid_token"],
+    ["forged", { authorization: `Bearer ${forged}` }, "invalid_token"],
+    ["not a key", { authorization: "Bearer hello" }, "invalid_token"],
+    ["unknown apikey", { apikey: "sb_publishable_nope" }, "invalid_api_key"],
+  ];
+  for (const [name, headers, code] of cases) {
+    const { status, body } = await jsonOf(await callFunction("config", { headers }));
+    assertEquals([name, status, body.success, body.error.code], [name, 401, false, code]);
+    assertEquals(typeof body.error.message, "string");
+    assertEquals(typeof body.timestamp, "string");
+  }
 });
 
 Deno.test("telemetry-batch-flush moves staged frames for service role only", async () => {

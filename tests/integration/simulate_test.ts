@@ -2,13 +2,13 @@
  * `deno task simulate` end to end, bounded: two drones for a few seconds through the gateway;
  * every frame the summary counts as stored is in Postgres, with a flight id and a flight mode.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { PROJECT_ROOT } from "../../scripts/stack/layout.ts";
 import { sql } from "./_helpers.ts";
 
 Deno.test("deno task simulate flies drones that store their frames through the API", async () => {
-  const state = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.remove(state);
+  const stateFile = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.remove(stateFile);
   try {
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -22,7 +22,7 @@ Deno.test("deno task simulate flies drones that store their frames through the A
         "--duration",
         "3",
         "--state",
-        state,
+        stateFile,
       ],
       cwd: PROJECT_ROOT,
       stdout: "piped",
@@ -36,6 +36,11 @@ Deno.test("deno task simulate flies drones that store their frames through the A
       ),
     ];
     assertEquals(drones.length, 2, stdout);
+    // The ids are named as the run starts, before any summary (README: taken from the log).
+    const state = JSON.parse(await Deno.readTextFile(stateFile));
+    const head = stdout.slice(0, stdout.indexOf("Summary"));
+    assertMatch(head, new RegExp(`Owner \\(user id\\): ${state.ownerId}`));
+    for (const [, id] of drones) assertMatch(head, new RegExp(`sim-drone-\\d: device_id ${id}`));
     for (const [, id, produced, stored] of drones) {
       assert(Number(stored) >= 20, stdout);
       assertEquals(stored, produced);
@@ -48,6 +53,6 @@ Deno.test("deno task simulate flies drones that store their frames through the A
       );
     }
   } finally {
-    await Deno.remove(state).catch(() => {});
+    await Deno.remove(stateFile).catch(() => {});
   }
 });

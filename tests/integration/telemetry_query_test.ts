@@ -161,11 +161,26 @@ Deno.test("telemetry-query keeps tenants apart, by RLS, device filter and cache"
   assertEquals([ids(a.body), a.body.count], [[alice.device.id], 3]);
   assertEquals([ids(b.body), b.body.count], [[bob.device.id], 2]);
 
-  // Asking for the other tenant's device finds nothing.
-  const peek = await query(bearer(bob.user.token), { device_id: alice.device.id });
-  assertEquals([peek.status, peek.body.data, peek.body.count], [200, [], 0]);
+  // The other tenant's device answers 404 exactly like a device that does not exist (as
+  // telemetry-live and telemetry-analytics do), in JSON and in the streamed formats.
+  const unknown = crypto.randomUUID();
+  for (const format of ["json", "csv", "ndjson"]) {
+    const peek = await query(bearer(bob.user.token), { device_id: alice.device.id, format });
+    const none = await query(bearer(bob.user.token), { device_id: unknown, format });
+    assertEquals([peek.status, peek.body.error.code], [404, "device_not_found"], format);
+    assertEquals(
+      peek.body.error.message.replace(alice.device.id, "<id>"),
+      none.body.error.message.replace(unknown, "<id>"),
+    );
+    assertEquals(none.status, 404);
+  }
   const peekBack = await query(bearer(alice.user.token), { device_id: bob.device.id });
-  assertEquals([peekBack.body.data, peekBack.body.count], [[], 0]);
+  assertEquals([peekBack.status, peekBack.body.success], [404, false]);
+  // Service role sees every tenant's device, and an unknown one is 404 for it too.
+  const keys = await stackKeys();
+  const service = await query({ apikey: keys.secretKey }, { device_id: bob.device.id });
+  assertEquals([service.status, ids(service.body)], [200, [bob.device.id]]);
+  assertEquals((await query({ apikey: keys.secretKey }, { device_id: unknown })).status, 404);
 
   // The same parameters from the other tenant never hit the first one's cache entry.
   const params = { limit: "7", "order_by": "recorded_at" };

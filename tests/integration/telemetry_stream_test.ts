@@ -92,9 +92,15 @@ Deno.test("telemetry-parse ?stream=true stores frames while the request is open 
 
   stream.send("roll:400,ts:2026-01-01T00:00:00Z\n"); // line 4: roll out of range
   stream.send(frameLine(5));
+  const closedAt = Date.now();
   stream.close();
   const { status, body } = await jsonOf(await stream.response);
   assertEquals(status, 200);
+  // The answer's time is when it was made, after the body ended, not when the request began.
+  assert(
+    Date.parse(body.timestamp) >= closedAt - 5,
+    `timestamp ${body.timestamp} is before the body ended at ${new Date(closedAt).toISOString()}`,
+  );
   assertEquals(
     {
       success: body.success,

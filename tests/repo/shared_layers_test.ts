@@ -16,6 +16,7 @@ const LEVELS: Record<string, number> = {
   query: 2,
   live: 2,
   ingest: 3,
+  api: 4,
 };
 const SHARED = join(PROJECT_ROOT, "shared");
 

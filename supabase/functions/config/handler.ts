@@ -1,12 +1,20 @@
 /**
- * GET /config: the field catalogue and pipeline settings. Any valid JWT or API key may read it
- * (the anon key included): it describes the API, not anyone's data.
+ * GET /config: the field catalogue and pipeline settings; GET /config/openapi.json: the OpenAPI
+ * description of every function (shared/api/openapi.ts). Any valid JWT or API key may read them
+ * (the anon and publishable keys included): they describe the API, not anyone's data.
  */
+import { openApiDocument } from "../../../shared/api/openapi.ts";
 import { identifyCaller } from "../../../shared/auth/operator_auth.ts";
 import { FIELDS, telemetryFieldDescriptions } from "../../../shared/catalogue/catalogue.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
 import type { Deps } from "../../../shared/platform/deps.ts";
-import { jsonResponse, requireMethod, withBoundary } from "../../../shared/platform/http.ts";
+import {
+  HttpError,
+  jsonResponse,
+  requireMethod,
+  subPath,
+  withBoundary,
+} from "../../../shared/platform/http.ts";
 import { PARSER_VERSION } from "../../../shared/ingest/parser.ts";
 
 interface Settings {
@@ -21,9 +29,20 @@ interface BatchStatus {
 
 export function createConfigHandler(deps: Deps): (request: Request) => Promise<Response> {
   return withBoundary("config", deps.logger, async (request, context) => {
+    const path = subPath(request, "config");
+    if (path !== "/" && path !== "/openapi.json") {
+      throw new HttpError(
+        404,
+        "not_found",
+        `No route ${path}; use /config or /config/openapi.json`,
+      );
+    }
     requireMethod(request, "GET");
     const caller = await identifyCaller(request, deps.config);
     context.log.role = caller.role;
+    if (path === "/openapi.json") {
+      return jsonResponse(openApiDocument(`${deps.config.supabaseUrl}/functions/v1`));
+    }
     const [settings, status] = await Promise.all([
       callRpc<Settings>(deps.db, "get_settings"),
       callRpc<BatchStatus>(deps.db, "get_batch_status"),

@@ -2,14 +2,12 @@
  * The parameters of each analytics route, checked into one typed request or a list of problems
  * naming the parameters (unknown ones included).
  */
+import type { ParamProblem } from "../../../shared/query/query_params.ts";
 import {
-  deviceIdParam,
-  flightIdParam,
-  integerParam,
-  type ParamProblem,
-  timestampParam,
-  unknownParams,
-} from "../../../shared/query/query_params.ts";
+  checkParams,
+  flightsParamsSchema,
+  rollupsParamsSchema,
+} from "../../../shared/query/param_schemas.ts";
 
 export type Bucket = "hour" | "day";
 
@@ -29,23 +27,16 @@ export const SPANS: Record<Bucket, { defaultMs: number; maxMs: number }> = {
   day: { defaultMs: 90 * 24 * HOUR_MS, maxMs: 1000 * 24 * HOUR_MS },
 };
 
-/** GET /telemetry-analytics: device_id, flight_id, bucket, from, to. */
+/** GET /telemetry-analytics: device_id, flight_id, bucket, from, to (rollupsParamsSchema). */
 export function parseRollupsRequest(
   params: URLSearchParams,
 ): { ok: true; request: RollupsRequest } | { ok: false; problems: ParamProblem[] } {
-  const problems = unknownParams(params, ["device_id", "flight_id", "bucket", "from", "to"]);
-  const deviceId = deviceIdParam(params, problems);
-  const flightId = flightIdParam(params, problems);
-  const bucketText = params.get("bucket") ?? "hour";
-  if (bucketText !== "hour" && bucketText !== "day") {
-    problems.push({
-      parameter: "bucket",
-      message: `must be hour or day, got "${bucketText.slice(0, 80)}"`,
-    });
-  }
-  const bucket: Bucket = bucketText === "day" ? "day" : "hour";
-  const from = timestampParam(params, "from", problems);
-  const to = timestampParam(params, "to", problems);
+  const checked = checkParams(rollupsParamsSchema, params);
+  if (!checked.ok) return checked;
+  const { device_id: deviceId, flight_id: flightId, bucket } = checked.data;
+  const from = checked.data.from ?? null;
+  const to = checked.data.to ?? null;
+  const problems: ParamProblem[] = [];
   if (from && to && from.getTime() >= to.getTime()) {
     problems.push({ parameter: "to", message: `must be after from (${from.toISOString()})` });
   } else if (from && to && to.getTime() - from.getTime() > SPANS[bucket].maxMs) {
@@ -58,7 +49,7 @@ export function parseRollupsRequest(
   }
   return problems.length > 0
     ? { ok: false, problems }
-    : { ok: true, request: { deviceId, flightId, bucket, from, to } };
+    : { ok: true, request: { deviceId, flightId: flightId ?? null, bucket, from, to } };
 }
 
 /** The window a request covers: absent ends are filled from now and the default span. */
@@ -72,12 +63,12 @@ export function windowOf(request: RollupsRequest, now: Date): { from: Date; to: 
   return { from, to };
 }
 
-/** GET /telemetry-analytics/flights: device_id and limit. */
+/** GET /telemetry-analytics/flights: device_id and limit (flightsParamsSchema). */
 export function parseFlightsRequest(
   params: URLSearchParams,
 ): { ok: true; deviceId: string; limit: number } | { ok: false; problems: ParamProblem[] } {
-  const problems = unknownParams(params, ["device_id", "limit"]);
-  const deviceId = deviceIdParam(params, problems);
-  const limit = integerParam(params, "limit", { min: 1, max: 1000, fallback: 100 }, problems);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, deviceId, limit };
+  const checked = checkParams(flightsParamsSchema, params);
+  return checked.ok
+    ? { ok: true, deviceId: checked.data.device_id, limit: checked.data.limit }
+    : checked;
 }

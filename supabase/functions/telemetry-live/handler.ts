@@ -20,20 +20,11 @@ import {
   withBoundary,
 } from "../../../shared/platform/http.ts";
 import { type LiveFeed, parseEventId } from "../../../shared/live/live_feed.ts";
-import {
-  deviceIdParam,
-  flightIdParam,
-  integerParam,
-  type ParamProblem,
-  throwIfProblems,
-  unknownParams,
-} from "../../../shared/query/query_params.ts";
+import { badParameters } from "../../../shared/query/query_params.ts";
+import { checkParams, liveParamsSchema } from "../../../shared/query/param_schemas.ts";
 import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
 import { onStreamEnd, openLiveSlot } from "../../../shared/auth/operator_quota.ts";
 import { DEFAULT_TIMING, liveStream, type LiveTiming } from "./_stream.ts";
-
-/** The longest stream, in seconds: under the free plan's 150 s wall clock per request. */
-export const MAX_STREAM_SECONDS = 120;
 
 export function createLiveHandler(
   deps: Deps,
@@ -50,16 +41,8 @@ export function createLiveHandler(
     requireRole(caller, "authenticated", "service_role");
     context.log.role = caller.role;
 
-    const params = new URL(request.url).searchParams;
-    const problems: ParamProblem[] = unknownParams(params, ["device_id", "flight_id", "duration"]);
-    const deviceId = deviceIdParam(params, problems);
-    const flightId = flightIdParam(params, problems);
-    const seconds = integerParam(
-      params,
-      "duration",
-      { min: 1, max: MAX_STREAM_SECONDS, fallback: MAX_STREAM_SECONDS },
-      problems,
-    );
+    const checked = checkParams(liveParamsSchema, new URL(request.url).searchParams);
+    const problems = checked.ok ? [] : [...checked.problems];
     const lastEventId = request.headers.get("last-event-id");
     if (lastEventId !== null && parseEventId(lastEventId) === null) {
       problems.push({
@@ -69,7 +52,8 @@ export function createLiveHandler(
         }"`,
       });
     }
-    throwIfProblems(problems);
+    if (!checked.ok || problems.length > 0) throw badParameters(problems);
+    const { device_id: deviceId, flight_id: flightId = null, duration: seconds } = checked.data;
     context.log.device_id = deviceId;
 
     await requireVisibleDevice(

@@ -294,7 +294,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       accepted: result.accepted,
       rejected: result.rejected,
       errors: result.errors,
-      timestamp: receivedAt.toISOString(),
+      // The answer's time, not the request's: a stream answers up to max_seconds after it began.
+      timestamp: deps.now().toISOString(),
     };
     const stream = {
       chunks: result.chunks,

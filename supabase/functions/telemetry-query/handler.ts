@@ -2,7 +2,8 @@
  * GET /telemetry-query: a page of frames for an operator (a user JWT or service role), with the
  * reference API's parameters and shape `{success, data[], count, limit, offset, timestamp}` plus
  * `cached` and `count_method`. A user sees the frames of their own devices (RLS), service role
- * every frame; both see frames the moment ingest accepted them (telemetry ∪ staging).
+ * every frame; both see frames the moment ingest accepted them (telemetry ∪ staging). A
+ * `device_id` the caller may not see (another tenant's, or none) is a 404 `device_not_found`.
  *
  * Answers are cached in Redis under the caller's scope and the scope's generation, which ingest
  * bumps after every commit (shared/query/query_cache.ts): a repeated query is served from the cache,
@@ -15,6 +16,7 @@
  * function until the answer (or the stream's headers) was ready, `db` and `cache` its parts.
  */
 import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
+import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
 import { unavailableOr } from "../../../shared/platform/db.ts";
 import type { Deps } from "../../../shared/platform/deps.ts";
 import { sha256Hex } from "../../../shared/auth/device_auth.ts";
@@ -78,7 +80,14 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
       throw unavailableOr(error);
     };
 
+    // Another tenant's device answers 404 like an unknown one, as in telemetry-live and
+    // telemetry-analytics (RLS alone would answer an empty page). Checked when Postgres is asked:
+    // a cached page exists only for a device that passed this check.
+    const visible = () =>
+      query.device_id === undefined ? Promise.resolve() : requireVisibleDevice(db, query.device_id);
+
     if (query.format !== "json") {
+      await visible();
       const stream = streamFrames(db, query, query.format, (error) => {
         context.log.stream_error = error instanceof Error ? error.message : String(error);
       });
@@ -110,7 +119,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     const cached = pageText !== null;
     if (pageText === null) {
       mark = performance.now();
-      const page = await readFrames(db, query).catch(unavailable);
+      const [, page] = await Promise.all([visible(), readFrames(db, query).catch(unavailable)]);
       timing.db += performance.now() - mark;
       pageText = JSON.stringify(page);
       context.log.rows = page.data.length;
