@@ -42,7 +42,11 @@ export const FORMATS = ["json", "csv", "ndjson"] as const;
 /** Largest page. PostgREST's db-max-rows is the same, so a page is never cut short silently. */
 export const MAX_LIMIT = 1000;
 
-const MAX_OFFSET = 2_147_483_647;
+/**
+ * Deepest `offset`: it reads and skips every frame before the page, so past this the keyset
+ * `cursor` is the way on. read_telemetry_page refuses more too (PostgREST serves it directly).
+ */
+export const MAX_OFFSET = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Date, or date-time with optional seconds, fraction (to microseconds) and offset.
 const ISO_8601 =
@@ -115,7 +119,17 @@ const fieldList = z.string().max(4096).transform((text, ctx) => {
 /** The query string of telemetry-query, all values as strings. */
 export const telemetryQuerySchema = z.strictObject({
   limit: integer(1, MAX_LIMIT).default(100),
-  offset: integer(0, MAX_OFFSET).default(0),
+  offset: z.string().transform((text, ctx) => {
+    const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+    if (Number.isInteger(value) && value <= MAX_OFFSET) return value;
+    ctx.addIssue({
+      code: "custom",
+      message: Number.isInteger(value)
+        ? `must be at most ${MAX_OFFSET}; page on with next_cursor (cursor) instead`
+        : `must be an integer from 0 to ${MAX_OFFSET}`,
+    });
+    return z.NEVER;
+  }).default(0),
   order_by: z.string().refine((name) => ORDER_COLUMNS.includes(name), {
     message: "must be created_at, recorded_at or a telemetry field name (GET /config)",
   }).default("created_at"),
