@@ -23,6 +23,26 @@ export const ALWAYS_SELECTED = [
 /** Columns besides the catalogue's that `fields` may name (the ingest metadata). */
 export const METADATA_COLUMNS = ["raw_data", "parser_version", "data_source", "extra"] as const;
 
+/** Every column of a frame, in the table's order. */
+export const FRAME_COLUMNS: readonly string[] = [
+  ...ALWAYS_SELECTED,
+  ...FIELD_NAMES,
+  ...METADATA_COLUMNS,
+];
+
+/**
+ * Column names in the table's order (unknown names last, as given). A projected page's frames
+ * come from Postgres with their keys in jsonb's order (see read_telemetry_page); a CSV header is
+ * written in the table's.
+ */
+export function inFrameOrder(names: readonly string[]): string[] {
+  const rank = (name: string) => {
+    const index = FRAME_COLUMNS.indexOf(name);
+    return index === -1 ? FRAME_COLUMNS.length : index;
+  };
+  return [...names].sort((a, b) => rank(a) - rank(b));
+}
+
 /** Columns `order_by` accepts: the catalogue's, plus the two times. */
 export const ORDER_COLUMNS: readonly string[] = ["created_at", "recorded_at", ...FIELD_NAMES];
 

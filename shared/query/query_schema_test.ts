@@ -5,6 +5,7 @@ import {
   ALWAYS_SELECTED,
   canonicalQuery,
   columnsOf,
+  inFrameOrder,
   MAX_LIMIT,
   MAX_OFFSET,
   normaliseTimestamp,
@@ -398,4 +399,11 @@ Deno.test("parseTelemetryQuery() takes a cursor of the same order, without offse
 Deno.test("parseTelemetryQuery() names format when it is not json, csv or ndjson", () => {
   assertEquals(ok("format=ndjson").format, "ndjson");
   assertEquals(problems("format=xml"), ["format"]);
+});
+
+Deno.test("inFrameOrder() puts column names in the table's order, unknown ones last", () => {
+  assertEquals(
+    inFrameOrder(["extra", "roll_degrees", "zzz", "id", "armed", "recorded_at"]),
+    ["id", "recorded_at", "armed", "roll_degrees", "extra", "zzz"],
+  );
 });

@@ -6,7 +6,7 @@
  */
 import type { Db } from "../../../shared/platform/db.ts";
 import { decodeCursor } from "../../../shared/query/query_cursor.ts";
-import type { TelemetryQuery } from "../../../shared/query/query_schema.ts";
+import { inFrameOrder, type TelemetryQuery } from "../../../shared/query/query_schema.ts";
 import { readFrames } from "./_frames.ts";
 
 /** Frames per database read while streaming. */
@@ -57,7 +57,7 @@ export function streamFrames(
         });
         let text = "";
         if (format === "csv" && header === null && page.data[0]) {
-          header = Object.keys(page.data[0]);
+          header = inFrameOrder(Object.keys(page.data[0]));
           text = header.map(csvField).join(",") + "\r\n";
         }
         text += formatRows(format, page.data, header);
