@@ -58,7 +58,7 @@ const TENANTS: Tenant[] = [
   { label: "3M", owner: "0bec0000-0000-4000-8000-000000000004", devices: [dev(6)], frames: 3e6 },
   // One flight of 10,000 frames (flights are 18,000 frames long, so this device has one).
   {
-    label: "flight10k",
+    label: "fl10k",
     owner: "0bec0000-0000-4000-8000-000000000005",
     devices: [dev(7)],
     frames: 1e4,
@@ -96,6 +96,10 @@ const GENERATE = (device: string, frames: number) => `
   select device_id, date_trunc('day', recorded_at, 'UTC'), count(*), count(altitude_m),
     coalesce(sum(altitude_m), 0), count(*) filter (where armed), min(recorded_at), max(recorded_at)
   from telemetry.telemetry where device_id = '${device}'
+  group by 1, 2;
+  insert into telemetry.flights (device_id, flight_id, started_at, ended_at, frames)
+  select device_id, flight_id, min(recorded_at), max(recorded_at), count(*)
+  from telemetry.telemetry where device_id = '${device}'
   group by 1, 2;`;
 
 async function sql(statement: string): Promise<string> {
@@ -122,7 +126,7 @@ const NEEDED = new Set([
   "others",
   ...(PARTS.has("scales") ? ["1M", "10M"] : []),
   ...(PARTS.has("jit") ? ["3M"] : []),
-  ...(PARTS.has("field") ? ["1M", "flight10k"] : []),
+  ...(PARTS.has("field") ? ["1M", "fl10k"] : []),
 ]);
 
 async function prepare(): Promise<void> {
@@ -328,7 +332,7 @@ async function benchJit() {
  */
 async function benchFieldOrders() {
   const big = TENANTS.find((t) => t.label === "1M")!;
-  const small = TENANTS.find((t) => t.label === "flight10k")!;
+  const small = TENANTS.find((t) => t.label === "fl10k")!;
   const window = {
     "device_id": big.devices[0]!,
     from: new Date(Date.parse(END) - 11 * 3600_000).toISOString(),
