@@ -10,11 +10,14 @@
  * tenants' rows to skip. Frames: 25 catalogue fields, 10 Hz, flights of 30 minutes one per hour,
  * ten frames per request sharing created_at; daily rollups filled as the flush would. They are
  * kept for the next run (regenerating 10M takes minutes) and reused when their counts match;
- * `--clean` deletes them (owners, devices, frames) and exits. Only their owners (and service
+ * `--clean` deletes them (owners, devices, frames) and exits. Two more owners serve the `jit` and
+ * `field` parts (`--only`): one device of 3M frames (an operator-wide page, issue 15) and one
+ * flight of 10,000 frames (field orders, issue 16); each part generates only what it reads. Only their owners (and service
  * role) can read them: the rows belong to those users, under the same RLS as every tenant.
  *
  * Uncached means a fresh cache generation before each call (what an ingest does), not Redis off.
- * Usage: deno task bench:query [--rounds 3] [--samples 5] [--orders core|all] [--clean]
+ * Usage: deno task bench:query [--rounds 3] [--samples 5] [--orders core|all]
+ *   [--only scales,jit,field] [--clean]
  */
 import { parseArgs } from "node:util";
 import { FIELD_NAMES } from "../shared/catalogue/catalogue.ts";
