@@ -96,10 +96,10 @@ Deno.test("field-order pages never repeat or skip a frame, with equal values, NU
     const label = `seed ${seed}: order_by=${field} desc=${desc} limit=${limit}` +
       (device ? ` device_id=${device.id}` : "");
     const params: Record<string, string> = {
-      order_by: field,
+      "order_by": field,
       desc: String(desc),
       limit: String(limit),
-      flight_id: "prop",
+      "flight_id": "prop",
       ...(device ? { device_id: device.id } : {}),
     };
     const before = (await jsonOf(
