@@ -380,15 +380,47 @@ Deno.test("telemetry-query pages with next_cursor through every frame, in every 
   }
 });
 
-Deno.test("telemetry-query answers 400 for an unindexed order without a short window or a foreign cursor", async () => {
-  const alice = await tenant([1]);
+Deno.test("telemetry-query orders by a field over a small device, and answers 400 naming the cap past it", async () => {
+  const alice = await tenant([1, 3, 2]);
   const headers = bearer(alice.user.token);
+  const small = await query(headers, { order_by: "roll_degrees", desc: "false" });
+  assertEquals([small.status, rolls(small.body)], [200, [1, 2, 3]]);
+  const flight = await query(headers, { order_by: "roll_degrees", flight_id: "f1" });
+  assertEquals([flight.status, rolls(flight.body)], [200, [3, 1]]);
+
+  // The daily rollups say the device has 250,000 more frames: over the 200,000 cap.
+  await sql(`insert into telemetry.daily_rollups (device_id, bucket_start, frames,
+      altitude_samples, altitude_sum_m, armed_frames, first_frame_at, last_frame_at)
+    values ('${alice.device.id}', '2026-10-01T00:00:00Z', 250000, 0, 0, 0,
+      '2026-10-01T00:00:00Z', '2026-10-01T23:59:59Z')`);
   const unbounded = await query(headers, { order_by: "battery_voltage_v" });
-  assertEquals([unbounded.status, unbounded.body.error.details[0].parameter], [400, "order_by"]);
-  assert(unbounded.body.error.message.includes("10 minutes"), unbounded.body.error.message);
+  assertEquals(
+    [unbounded.status, unbounded.body.error.code, unbounded.body.error.details[0].parameter],
+    [400, "scope_too_large", "order_by"],
+  );
+  assertEquals(unbounded.body.error.details[0].cap, 200000);
+  assertEquals(unbounded.body.error.details[0].estimate, 250003);
+  assertEquals(unbounded.body.error.details[0].narrow_with, ["flight_id", "from", "to"]);
+  assert(
+    unbounded.body.error.message.includes("cap is 200000") &&
+      unbounded.body.error.message.includes("flight_id or from/to"),
+    unbounded.body.error.message,
+  );
+  const csv = await callFunction("telemetry-query", {
+    headers,
+    query: { order_by: "battery_voltage_v", format: "csv" },
+  });
+  assertEquals([csv.status, (await csv.json()).error.code], [400, "scope_too_large"]);
+  // Narrowed to the day of the frames (not the rollups' day), the same order answers.
+  const day = await query(headers, {
+    order_by: "roll_degrees",
+    from: "2026-11-01T00:00:00Z",
+    to: "2026-12-31T00:00:00Z",
+  });
+  assertEquals([day.status, rolls(day.body)], [200, [3, 2, 1]]);
+
   const cursor = (await query(headers, { limit: "1", order_by: "recorded_at" })).body.next_cursor;
-  // One frame: no next page.
-  assertEquals(cursor, null);
+  assert(cursor, "three frames: a next page");
   const other = await query(headers, { cursor: "bm90LWEtY3Vyc29y" });
   assertEquals([other.status, other.body.error.details[0].parameter], [400, "cursor"]);
 });

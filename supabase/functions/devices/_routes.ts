@@ -40,6 +40,8 @@ export function matchDeviceRoute(path: string): DeviceRoute {
 export function toDeviceHttpError(error: DbError, route: DeviceRoute): Error {
   const id = route.kind === "device" ? route.id : undefined;
   switch (error.code) {
+    // PT404 since 20261204030150 (PostgREST answers it with a 404 when called directly).
+    case "PT404":
     case "P0002":
       return new HttpError(
         404,

@@ -39,7 +39,8 @@ function mappedError(code: string, transient: boolean, action: "revoke" | "rotat
 }
 
 Deno.test("toDeviceHttpError() maps the RPCs' refusals to client errors naming what is wrong", () => {
-  const notFound = mapped("P0002");
+  const notFound = mapped("PT404");
+  assertEquals(mapped("P0002").status, 404);
   assertEquals([notFound.status, notFound.message], [404, `Device "${ID}" was not found`]);
   const revoked = mapped("P0002", false, "rotate");
   assertEquals(revoked.message, `Device "${ID}" was not found or is revoked`);

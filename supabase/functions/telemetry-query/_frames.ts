@@ -5,6 +5,7 @@
  * for the unbounded orders, a count capped at COUNT_CAP); see its migration.
  */
 import { type Db, toDbError } from "../../../shared/platform/db.ts";
+import { HttpError } from "../../../shared/platform/http.ts";
 import { type CursorPosition, encodeCursor } from "../../../shared/query/query_cursor.ts";
 import { columnsOf, type TelemetryQuery } from "../../../shared/query/query_schema.ts";
 
@@ -20,6 +21,25 @@ export interface FramesPage {
   "count_method": CountMethod | null;
   /** The cursor of the next page; null on the last page. */
   "next_cursor": string | null;
+}
+
+/** The hint read_telemetry_page gives a field order whose scope is past the cap. */
+const SCOPE_HINT = "field_order_scope";
+
+/**
+ * The 400 for a field order over too many frames: the database's message (the cap, the
+ * estimate, how to narrow), and its figures as details.
+ */
+function scopeTooLarge(error: { message: string; details?: string | null }): HttpError {
+  let figures: Record<string, unknown> = {};
+  try {
+    figures = JSON.parse(error.details ?? "{}");
+  } catch {
+    // the message carries the same figures
+  }
+  return new HttpError(400, "scope_too_large", error.message, [
+    { parameter: "order_by", message: error.message, ...figures },
+  ]);
 }
 
 interface PageResult {
@@ -59,7 +79,10 @@ export async function readFrames(
   } catch (error) {
     throw toDbError(error);
   }
-  if (result.error) throw toDbError(result.error, result.status);
+  if (result.error) {
+    if (result.error.hint === SCOPE_HINT) throw scopeTooLarge(result.error);
+    throw toDbError(result.error, result.status);
+  }
   const page = result.data as PageResult;
   const next = page.next;
   return {

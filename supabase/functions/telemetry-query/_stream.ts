@@ -6,8 +6,8 @@
  */
 import type { Db } from "../../../shared/platform/db.ts";
 import { decodeCursor } from "../../../shared/query/query_cursor.ts";
-import type { TelemetryQuery } from "../../../shared/query/query_schema.ts";
-import { readFrames } from "./_frames.ts";
+import { inFrameOrder, type TelemetryQuery } from "../../../shared/query/query_schema.ts";
+import { type FramesPage, readFrames } from "./_frames.ts";
 
 /** Frames per database read while streaming. */
 export const STREAM_PAGE = 1000;
@@ -45,7 +45,20 @@ export function formatRows(
 }
 
 /**
- * The whole result of `query` as a byte stream.
+ * The first page of a stream, read before the answer starts so that a refusal (a field order
+ * past the scope cap, a database error) is a proper status, not a cut-off 200.
+ * @throws {HttpError|DbError} as readFrames
+ */
+export function readFirstPage(db: Db, query: TelemetryQuery): Promise<FramesPage> {
+  return readFrames(db, query, {
+    count: false,
+    limit: STREAM_PAGE,
+    ...(query.cursor ? { after: query.cursor } : {}),
+  });
+}
+
+/**
+ * The whole result of `query` as a byte stream, starting with `first` (from readFirstPage).
  * @param onError called when a read fails mid-stream (the stream is then cut short)
  */
 export function streamFrames(
@@ -53,23 +66,26 @@ export function streamFrames(
   query: TelemetryQuery,
   format: "csv" | "ndjson",
   onError: (error: unknown) => void,
+  first: FramesPage,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let after = query.cursor;
   let header: string[] | null = null;
   let done = false;
+  let pending: FramesPage | null = first;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (done) return controller.close();
       try {
-        const page = await readFrames(db, query, {
+        const page = pending ?? await readFrames(db, query, {
           count: false,
           limit: STREAM_PAGE,
           ...(after ? { after } : {}),
         });
+        pending = null;
         let text = "";
         if (format === "csv" && header === null && page.data[0]) {
-          header = Object.keys(page.data[0]);
+          header = inFrameOrder(Object.keys(page.data[0]));
           text = header.map(csvField).join(",") + "\r\n";
         }
         text += formatRows(format, page.data, header);

@@ -38,7 +38,7 @@ import { canonicalQuery, parseTelemetryQuery } from "../../../shared/query/query
 import { admitRead, createReadLimiter } from "../../../shared/auth/operator_quota.ts";
 import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 import { readFrames } from "./_frames.ts";
-import { streamFrames } from "./_stream.ts";
+import { readFirstPage, streamFrames } from "./_stream.ts";
 
 /** Answers larger than this are not cached: one Upstash request is limited to 1 MB. */
 const MAX_CACHED_CHARS = 900_000;
@@ -88,9 +88,12 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
 
     if (query.format !== "json") {
       await visible();
+      const mark = performance.now();
+      const first = await readFirstPage(db, query).catch(unavailable);
+      timing.db += performance.now() - mark;
       const stream = streamFrames(db, query, query.format, (error) => {
         context.log.stream_error = error instanceof Error ? error.message : String(error);
-      });
+      }, first);
       return new Response(stream, {
         headers: {
           "content-type": query.format === "csv"

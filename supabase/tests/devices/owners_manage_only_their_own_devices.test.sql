@@ -10,9 +10,9 @@ select telemetry_tests.authenticate_as(:'sam');
 select * from public.create_device('sam drone') \gset created_
 
 select telemetry_tests.authenticate_as(:'tess');
-select throws_ok(format('select * from public.revoke_device(%L)', :'created_id'), 'P0002', null,
+select throws_ok(format('select * from public.revoke_device(%L)', :'created_id'), 'PT404', null,
   'another user cannot revoke the device');
-select throws_ok(format('select * from public.rotate_device_key(%L)', :'created_id'), 'P0002', null,
+select throws_ok(format('select * from public.rotate_device_key(%L)', :'created_id'), 'PT404', null,
   'another user cannot rotate its key');
 select throws_ok('update telemetry.devices set revoked_at = now()', '42501', null,
   'no user can update devices directly');
@@ -32,7 +32,7 @@ select telemetry_tests.authenticate_as(:'sam');
 select revoked_at as first_revoked_at from public.revoke_device(:'created_id') \gset
 select is((select revoked_at from public.revoke_device(:'created_id')), :'first_revoked_at'::timestamptz,
   'revoking twice keeps the first revoked_at');
-select throws_ok(format('select * from public.rotate_device_key(%L)', :'created_id'), 'P0002', null,
+select throws_ok(format('select * from public.rotate_device_key(%L)', :'created_id'), 'PT404', null,
   'a revoked device cannot be rotated');
 
 select * from finish();

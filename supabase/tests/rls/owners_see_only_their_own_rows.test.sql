@@ -21,10 +21,10 @@ select public.record_telemetry_rejects(:'bob_drone', '[{"line_number": 2, "raw_t
 
 select telemetry_tests.authenticate_as(:'alice');
 select results_eq(
-  $$select distinct device_id from public.telemetry_frames$$,
+  $$select distinct device_id from telemetry.frames$$,
   format('values (%L::uuid)', :'alice_drone'),
   'alice sees frames of her device only');
-select is((select count(*)::integer from public.telemetry_frames), 6,
+select is((select count(*)::integer from telemetry.frames), 6,
   'alice sees her flushed and staged frames');
 select results_eq($$select id from public.devices$$, format('values (%L::uuid)', :'alice_drone'),
   'alice sees her device only');
@@ -42,8 +42,8 @@ select is_empty(
   'alice cannot read bob''s frames even in the table');
 
 select telemetry_tests.authenticate_as(:'bob');
-select is((select count(*)::integer from public.telemetry_frames), 9, 'bob sees his 9 frames');
-select results_eq($$select distinct device_id from public.telemetry_frames$$,
+select is((select count(*)::integer from telemetry.frames), 9, 'bob sees his 9 frames');
+select results_eq($$select distinct device_id from telemetry.frames$$,
   format('values (%L::uuid)', :'bob_drone'), 'bob sees frames of his device only');
 select results_eq($$select id from public.devices$$, format('values (%L::uuid)', :'bob_drone'),
   'bob sees his device only');
@@ -53,11 +53,11 @@ select results_eq($$select device_id from public.telemetry_rejects$$, format('va
 select telemetry_tests.reset_role();
 select telemetry_tests.create_user('nobody@example.com') as nobody \gset
 select telemetry_tests.authenticate_as(:'nobody');
-select is_empty('select 1 from public.telemetry_frames', 'a user without devices sees no frames');
+select is_empty('select 1 from telemetry.frames', 'a user without devices sees no frames');
 
 select telemetry_tests.authenticate_as_service_role();
 select is(
-  (select count(*)::integer from public.telemetry_frames where device_id in (:'alice_drone', :'bob_drone')),
+  (select count(*)::integer from telemetry.frames where device_id in (:'alice_drone', :'bob_drone')),
   15,
   'service_role sees every frame');
 
