@@ -438,8 +438,19 @@ Deno.test("parseTelemetry rejects malformed keys and lines", async (t) => {
     [`${"k".repeat(65)}:1`, `Key "${"k".repeat(40)}…" is longer than 64 characters`],
     ["__proto__:1", `Key "__proto__" is not allowed`],
     ["ro\u0001ll:1", `Key "ro\\u0001ll" contains control characters or invalid Unicode`],
-    ["roll:1\u0000", "Line contains a NUL character or invalid Unicode"],
-    ["roll:\ud800", "Line contains a NUL character or invalid Unicode"],
+    [
+      "roll:1\u0000",
+      `Line contains a NUL character or invalid Unicode in the value of "roll_degrees"`,
+    ],
+    [
+      "alt:1,mode:\ud800",
+      `Line contains a NUL character or invalid Unicode in the value of "flight_mode"`,
+    ],
+    ["\udc00", "Line contains a NUL character or invalid Unicode"],
+    [
+      '{"alt":1,"mode":"\u0000"}',
+      `JSON object contains a NUL character or invalid Unicode in the value of "flight_mode"`,
+    ],
     [`roll:1,x:${"y".repeat(MAX_LINE_LENGTH)}`, "Line is longer than 4096 characters"],
     ["ts:1714564800", "Frame has no telemetry values"],
     ["flight_id:abc", "Frame has no telemetry values"],
