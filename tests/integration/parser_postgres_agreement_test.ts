@@ -243,9 +243,9 @@ const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 interface Outcome {
   n: number;
   /** Why the staged literal could not be cast and inserted, or null. */
-  stored_error: string | null;
+  storedError: string | null;
   /** Whether Postgres reads the value as sent as its column's type. */
-  raw_ok: boolean;
+  rawOk: boolean;
   /** The stored column as text, and the value as sent read by Postgres (numbers only). */
   stored: string | null;
   raw: string | null;
@@ -287,8 +287,8 @@ async function castInPostgres(
         into v using p_literal;
       return v;
     end $f$;
-    select json_build_object('n', c.n, 'stored_error', e.error,
-      'raw_ok', not c.has_nul and pg_temp.read_as(c.raw, c.sql_type) is not null,
+    select json_build_object('n', c.n, 'storedError', e.error,
+      'rawOk', not c.has_nul and pg_temp.read_as(c.raw, c.sql_type) is not null,
       'stored', case when numeric and c.lit is not null and e.error is null
                  then pg_temp.stored_value(c.lit, c.col) end,
       'raw', case when numeric then pg_temp.read_as(c.raw, c.sql_type) end)
@@ -327,8 +327,8 @@ Deno.test("parser and Postgres agree: every accepted value casts and inserts, ev
     if (c === undefined) throw new Error(`No case ${outcome.n}`);
     const where = `seed ${SEED}, case ${c.n}: ${lineOf(c.item, c.json)}`;
     // Every accepted value casts and passes telemetry's constraints.
-    assertEquals(outcome.stored_error, null, where);
-    if (!outcome.raw_ok && c.item.column !== "extra") refusedAsSent++;
+    assertEquals(outcome.storedError, null, where);
+    if (!outcome.rawOk && c.item.column !== "extra") refusedAsSent++;
     if (c.literal === null) {
       // A refused line names the field it refuses (or the key it was sent as).
       assert(
@@ -348,7 +348,7 @@ Deno.test("parser and Postgres agree: every accepted value casts and inserts, ev
       assert(same, `${where}: accepted ${accepted}, stored ${outcome.stored}`);
       // A number Postgres refuses as sent is accepted only normalised: 0 for one below the
       // type's smallest normal, or an integral decimal (1500.0, 1e2) for an integer column.
-      if (!outcome.raw_ok) {
+      if (!outcome.rawOk) {
         const integral = c.item.sqlType === "integer" || c.item.sqlType === "smallint";
         assert(stored === 0 || integral, `${where}: accepted a value Postgres refuses as sent`);
         if (stored === 0) normalised++;
@@ -356,7 +356,7 @@ Deno.test("parser and Postgres agree: every accepted value casts and inserts, ev
     }
     // An accepted number reads back as Postgres reads it as sent, but for the documented
     // normalisation (-0 and magnitudes below the type's smallest normal stored as 0).
-    if (outcome.raw_ok && outcome.stored !== null && outcome.raw !== null) {
+    if (outcome.rawOk && outcome.stored !== null && outcome.raw !== null) {
       const smallest = SMALLEST_NORMAL[c.item.sqlType] ?? 0;
       const expected = Math.abs(Number(outcome.raw)) < smallest ? "0" : outcome.raw;
       assertEquals(outcome.stored.replace(/^-0$/, "0"), expected.replace(/^-0$/, "0"), where);
