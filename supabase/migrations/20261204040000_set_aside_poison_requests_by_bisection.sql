@@ -19,8 +19,10 @@
  * is staged: the request is hidden from reads, as the flush will set it aside whole into
  * telemetry_rejects. The flush itself casts directly, so the error reaches its bisection.
  *
- * Cost: one subtransaction per staged request read (the exception block), a few µs; staging
- * holds the last seconds of requests, and each read unpacks only its devices' rows.
+ * Cost: one subtransaction per staged request read (the exception block). Measured: 2,000
+ * requests of 5 frames unpacked in 230-310 ms against 175-190 ms with the bare cast, about 30 µs
+ * a request on this loaded 2-core machine; staging holds the last seconds of requests, and a
+ * read through RLS unpacks only its devices' rows.
  */
 create function telemetry.staged_frames(p_frames text)
 returns telemetry.frame_values[]
