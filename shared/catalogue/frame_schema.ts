@@ -8,7 +8,13 @@
  * @module
  */
 import { z } from "zod";
-import { type CatalogueField, FIELD_BY_NAME, type FieldKind, FIELDS } from "./catalogue.ts";
+import {
+  type CatalogueField,
+  FIELD_BY_NAME,
+  type FieldKind,
+  FIELDS,
+  type SqlType,
+} from "./catalogue.ts";
 
 /** Longest accepted line (or JSON element) in characters; longer ones are rejected whole. */
 export const MAX_LINE_LENGTH = 4096;
@@ -168,6 +174,39 @@ export function coerceFieldValue(kind: FieldKind, value: unknown): unknown {
       if (typeof value === "number" && Number.isFinite(value)) return String(value);
       return value;
   }
+}
+
+/**
+ * The smallest normal number of each floating column type (FLT_MIN, DBL_MIN); integer and other
+ * types have none (0).
+ */
+const SMALLEST_NORMAL: Readonly<Record<SqlType, number>> = {
+  real: 1.1754943508222875e-38,
+  "double precision": 2.2250738585072014e-308,
+  integer: 0,
+  smallint: 0,
+  boolean: 0,
+  text: 0,
+};
+
+/**
+ * A coerced value as its column stores it: a number smaller in magnitude than the column type's
+ * smallest normal number, and -0, become 0; anything else is returned unchanged.
+ *
+ * Why normalise instead of refusing: Postgres refuses a decimal that underflows `real`
+ * (`'1e-50'::real` is "out of range for type real"), and a frame the parser accepted but the
+ * flush cannot cast would stall the flush for every tenant. A magnitude below 1.2e-38 carries no
+ * telemetry meaning, so the frame keeps its other values and the field is stored as 0 (the
+ * subnormal range goes too: whether `strtof` keeps a subnormal depends on the platform). The line
+ * as sent stays in `raw_data`. Overflow cannot happen: every range in the catalogue lies inside
+ * its column type's (catalogue_test.ts).
+ *
+ * @param sqlType The column type of the field.
+ * @param value The value after {@link coerceFieldValue}.
+ */
+export function storableValue(sqlType: SqlType, value: unknown): unknown {
+  if (typeof value !== "number") return value;
+  return Math.abs(value) < SMALLEST_NORMAL[sqlType] || Object.is(value, -0) ? 0 : value;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   MAX_LINE_LENGTH,
   MAX_VALUE_LENGTH,
   showValue,
+  storableValue,
   STRICT_NUMBER,
   validateFrame,
 } from "./frame_schema.ts";
@@ -354,6 +355,19 @@ Deno.test("coerceFieldValue converts values to the field's kind", async (t) => {
       assertEquals(coerceFieldValue(kind, input), output);
     });
   }
+});
+
+Deno.test("storableValue stores 0 for -0 and magnitudes below the type's smallest normal", () => {
+  assertEquals(storableValue("real", 1e-50), 0);
+  assertEquals(Object.is(storableValue("real", -0), 0), true);
+  assertEquals(storableValue("real", -1e-39), 0);
+  assertEquals(storableValue("real", 1.1754943508222875e-38), 1.1754943508222875e-38);
+  assertEquals(storableValue("real", 1e-30), 1e-30);
+  assertEquals(storableValue("double precision", 1e-39), 1e-39);
+  assertEquals(storableValue("double precision", 5e-324), 0);
+  assertEquals(storableValue("integer", 1500), 1500);
+  assertEquals(Object.is(storableValue("integer", -0), 0), true);
+  assertEquals(storableValue("real", "12abc"), "12abc");
 });
 
 Deno.test("coerceKvExtraValue keeps numbers as numbers and the rest as text", async (t) => {

@@ -21,6 +21,7 @@ import {
   MAX_KEY_LENGTH,
   MAX_LINE_LENGTH,
   showValue,
+  storableValue,
   type TelemetryRow,
   validateFrame,
 } from "../catalogue/frame_schema.ts";
@@ -98,6 +99,7 @@ interface FieldTarget {
   readonly slot: number;
   readonly name: string;
   readonly kind: (typeof FIELDS)[number]["kind"];
+  readonly sqlType: (typeof FIELDS)[number]["sqlType"];
 }
 
 const FIELD_COUNT = FIELDS.length;
@@ -112,7 +114,13 @@ const TARGETS: ReadonlyMap<string, Target> = (() => {
   for (const [key, resolved] of KEY_LOOKUP) {
     if (resolved.type === "field") {
       const slot = slots.get(resolved.name) ?? -1;
-      targets.set(key, { type: "field", slot, name: resolved.name, kind: resolved.spec.kind });
+      targets.set(key, {
+        type: "field",
+        slot,
+        name: resolved.name,
+        kind: resolved.spec.kind,
+        sqlType: resolved.spec.sqlType,
+      });
     } else {
       const slot = resolved.name === "recorded_at" ? RECORDED_AT_SLOT : FLIGHT_ID_SLOT;
       targets.set(key, { type: resolved.name, slot, name: resolved.name });
@@ -191,7 +199,11 @@ export function buildFrame(
       }
       sentAs[target.slot] = key;
       if (target.type === "field") {
-        slotValues[target.slot] = coerceFieldValue(target.kind, value);
+        // As the column stores it: a real that would underflow the cast is stored as 0.
+        slotValues[target.slot] = storableValue(
+          target.sqlType,
+          coerceFieldValue(target.kind, value),
+        );
         inOrder &&= target.slot > lastSlot;
         lastSlot = target.slot;
         columns.push(target);

@@ -32,6 +32,9 @@ function quotedTwice(text: string): string {
 function field(value: unknown): string {
   if (value === undefined || value === null) return ""; // NULL
   if (typeof value === "boolean") return value ? "t" : "f";
+  // Numbers arrive as their column stores them (storableValue in frame_schema.ts turned an
+  // underflow of real into 0), and every catalogue range fits its type, so the cast never refuses
+  // one (tests/integration/parser_postgres_agreement_test.ts).
   if (typeof value === "number") return String(value);
   if (typeof value === "string") return quotedTwice(value);
   return quotedTwice(JSON.stringify(value)); // extra: jsonb

@@ -73,12 +73,38 @@ export interface ParseResult {
   readonly rejects: TelemetryReject[];
 }
 
+// A NUL, or a UTF-16 surrogate without its pair.
+const UNSTORABLE_CHAR =
+  // deno-lint-ignore no-control-regex -- matching NUL is the point
+  /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The key whose value holds position `at` of a line, so a reject names the field: in key:value
+ * text the key of the pair there, in JSON the last key before it (null when there is none).
+ */
+function keyAt(raw: string, at: number, kv: boolean): string | null {
+  const before = raw.slice(0, at);
+  if (kv) {
+    const pair = before.slice(before.lastIndexOf(",") + 1);
+    const separator = pair.search(/[:=]/);
+    return separator < 0 ? null : pair.slice(0, separator).trim();
+  }
+  const keys = [...before.matchAll(/"((?:[^"\\]|\\.)*)"\s*:/g)];
+  return keys.at(-1)?.[1] ?? null;
+}
+
 function checkRaw(raw: string, line: number, what: string): LineError | undefined {
   if (raw.length > MAX_LINE_LENGTH) {
     return { line, reason: `${what} is longer than ${MAX_LINE_LENGTH} characters` };
   }
-  if (raw.includes("\u0000") || !raw.isWellFormed()) {
-    return { line, reason: `${what} contains a NUL character or invalid Unicode` };
+  const bad = UNSTORABLE_CHAR.exec(raw);
+  if (bad !== null) {
+    // Postgres text and jsonb cannot hold either, and raw_data keeps the line as sent.
+    const sent = keyAt(raw, bad.index, what === "Line");
+    const key = sent === null ? undefined : resolveKey(sent)?.name ?? sent;
+    const where = key === undefined ? "" : ` in the value of ${showValue(key)}`;
+    const reason = `${what} contains a NUL character or invalid Unicode${where}`;
+    return key === undefined ? { line, reason } : { line, key, reason };
   }
   return undefined;
 }

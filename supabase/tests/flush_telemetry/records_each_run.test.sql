@@ -29,7 +29,7 @@ select is(
 select ok((:'flush'::jsonb ->> 'duration_ms')::numeric >= 0, 'the answer carries duration_ms');
 select is(
   (select array_agg(k order by k) from jsonb_object_keys(:'flush'::jsonb) as k),
-  array['chunks', 'duplicates_dropped', 'duration_ms', 'finished_at', 'orphans_dropped', 'pending_records',
+  array['attempts', 'chunks', 'duplicates_dropped', 'duration_ms', 'finished_at', 'orphans_dropped', 'pending_records',
         'rows_moved', 'run_id', 'set_aside', 'skipped', 'started_at'],
   'flush_telemetry answers with the documented keys');
 
