@@ -296,7 +296,7 @@ async function logFacts(): Promise<LogFacts> {
     [...ulog.subscriptions].filter(([, s]) => s.multiId === 0).map(([id, s]) => [id, s.name]),
   );
   let boot: bigint | null = null;
-  const series: Record<string, Series> = { altitude_m: [], armed: [], gps_latitude: [] };
+  const series: Record<string, Series> = { "altitude_m": [], armed: [], "gps_latitude": [] };
   const status: Series = [];
   const fixes: Array<[number, number]> = [];
   for await (const message of ulog.readMessages({ includeLogs: false })) {

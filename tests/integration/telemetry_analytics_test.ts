@@ -202,7 +202,7 @@ Deno.test("telemetry-analytics counts a device that sends only what changed, as 
   const frames = Array.from({ length: 300 }, (_, i) => {
     const frame: Record<string, unknown> = {
       ts: new Date(start + i * 200).toISOString(),
-      flight_id: "sparse",
+      "flight_id": "sparse",
       roll: i % 7,
     };
     if (i === 25) frame.armed = 1;
