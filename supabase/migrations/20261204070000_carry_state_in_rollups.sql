@@ -140,11 +140,13 @@ begin
   steps as (
     select x.*,
            lag(x.recorded_at) over w as previous_at,
+           lead(x.recorded_at) over w is null as newest_of_flight,
            max(x.armed_true_at) over before_this as previous_true_at,
            max(x.armed_false_at) over before_this as previous_false_at,
            lag(x.fix_at) over fixes as previous_fix_at,
            lag(x.gps_latitude) over fixes as previous_latitude,
-           lag(x.gps_longitude) over fixes as previous_longitude
+           lag(x.gps_longitude) over fixes as previous_longitude,
+           x.has_fix and lead(x.fix_at) over fixes is null as newest_fix_of_flight
     from (
       select i.device_id, i.flight_id, i.recorded_at, i.altitude_m, i.battery_voltage_v,
              i.groundspeed_ms, i.armed, i.gps_latitude, i.gps_longitude, true as is_new,
@@ -163,17 +165,18 @@ begin
       from telemetry.device_tracks as t
       where t.device_id in (select c.device_id from claimed as c)
     ) as x
-    window w as (partition by x.device_id, x.flight_id order by x.recorded_at),
+    -- (Partitions only group equal flight ids: "C" compares bytes, cheaper than the locale.)
+    window w as (partition by x.device_id, x.flight_id collate "C" order by x.recorded_at),
            before_this as (w rows between unbounded preceding and 1 preceding),
-           fixes as (partition by x.device_id, x.flight_id, x.has_fix order by x.fix_at)
+           fixes as (partition by x.device_id, x.flight_id collate "C", x.has_fix order by x.fix_at)
   ),
   -- A segment between consecutive frames at most 10 s apart counts as armed when the state
   -- carried to its earlier frame is armed; a step between consecutive fixes at most 10 s apart
   -- adds its great-circle distance. Both count in the bucket of the later frame.
   measured as (
     select s.device_id, s.flight_id, s.recorded_at, s.altitude_m, s.battery_voltage_v,
-           s.groundspeed_ms, coalesce(s.armed, a.previous_armed) as armed, s.has_fix,
-           s.gps_latitude, s.gps_longitude,
+           s.groundspeed_ms, coalesce(s.armed, a.previous_armed) as armed, s.gps_latitude,
+           s.gps_longitude, s.newest_of_flight, s.newest_fix_of_flight,
            case when a.previous_armed and s.recorded_at - s.previous_at <= interval '10 seconds'
              then extract(epoch from s.recorded_at - s.previous_at)::double precision
              else 0 end as armed_seconds,
@@ -295,18 +298,15 @@ begin
     select l.device_id, l.recorded_at, l.flight_id, l.armed, f.gps_latitude, f.gps_longitude,
            f.recorded_at
     from (
+      -- The newest frame of each device, among the newest of each of its flights.
       select distinct on (m.device_id) m.device_id, m.recorded_at, m.flight_id, m.armed
       from measured as m
-      where m.device_id in (select c.device_id from claimed as c)
+      where m.newest_of_flight and m.device_id in (select c.device_id from claimed as c)
       order by m.device_id, m.recorded_at desc
     ) as l
-    left join (
-      select distinct on (m.device_id, m.flight_id) m.device_id, m.flight_id, m.gps_latitude,
-             m.gps_longitude, m.recorded_at
-      from measured as m
-      where m.has_fix
-      order by m.device_id, m.flight_id, m.recorded_at desc
-    ) as f on f.device_id = l.device_id and f.flight_id is not distinct from l.flight_id
+    left join measured as f
+      on f.newest_fix_of_flight and f.device_id = l.device_id
+         and f.flight_id is not distinct from l.flight_id
     order by l.device_id
     on conflict (device_id) do update
     set last_frame_at = excluded.last_frame_at,
