@@ -3,19 +3,28 @@
  * Imports a PX4 ULog flight log through the real API, as the device whose key is given.
  *
  * Usage: deno task import-ulog FILE --device-key KEY [--url FUNCTIONS_URL] [--start-time ISO]
+ *        [--rate HZ | --raw]
  *   --device-key  the device's key (or env DEVICE_KEY), e.g. from `deno task device:create`
  *   --url         the functions URL (default: the local stack's, or env FUNCTIONS_URL)
  *   --start-time  the log's boot time, used only when the log has no GPS UTC time
  *                 (default: the file's modification time minus the log's duration)
+ *   --rate        frames per second, each holding the latest value of every field (default 10)
+ *   --raw         one frame per log timestamp instead, holding only the messages stamped then
  * Exit status: 0 imported; 1 the log is truncated or corrupt (what came before the named byte
  * offset was imported) or some frames were not stored; 2 bad usage.
  */
 import { parseTimestamp } from "../shared/ingest/timestamp.ts";
 import { GATEWAY_URL } from "./stack/layout.ts";
-import { type ImportSummary, importUlog, UlogImportError } from "./ulog/importer.ts";
+import {
+  DEFAULT_RATE_HZ,
+  type ImportSummary,
+  importUlog,
+  MAX_RATE_HZ,
+  UlogImportError,
+} from "./ulog/importer.ts";
 
-const USAGE =
-  "Usage: deno task import-ulog FILE --device-key KEY [--url FUNCTIONS_URL] [--start-time ISO]";
+const USAGE = "Usage: deno task import-ulog FILE --device-key KEY [--url FUNCTIONS_URL] " +
+  "[--start-time ISO] [--rate HZ | --raw]";
 
 function fail(message: string, code = 2): never {
   console.error(message);
@@ -25,10 +34,12 @@ function fail(message: string, code = 2): never {
 function parseArgs(args: string[]) {
   const flags = new Map<string, string>();
   const files: string[] = [];
+  let raw = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     if (!arg.startsWith("--")) files.push(arg);
-    else if (["--device-key", "--url", "--start-time"].includes(arg)) {
+    else if (arg === "--raw") raw = true;
+    else if (["--device-key", "--url", "--start-time", "--rate"].includes(arg)) {
       const value = args[++i];
       if (value === undefined) fail(`${arg} needs a value. ${USAGE}`);
       flags.set(arg, value);
@@ -37,12 +48,22 @@ function parseArgs(args: string[]) {
   if (files.length !== 1) fail(USAGE);
   const deviceKey = flags.get("--device-key") ?? Deno.env.get("DEVICE_KEY");
   if (!deviceKey) fail(`--device-key is required. ${USAGE}`);
+  const rate = flags.get("--rate");
+  if (rate !== undefined && raw) fail(`--rate and --raw exclude each other. ${USAGE}`);
+  const rateHz = rate === undefined ? DEFAULT_RATE_HZ : Number(rate);
+  if (!/^\d+(\.\d+)?$/.test(rate ?? "10") || !(rateHz > 0 && rateHz <= MAX_RATE_HZ)) {
+    fail(
+      `--rate must be a number of frames per second above 0, at most ${MAX_RATE_HZ}, got "${rate}"`,
+    );
+  }
   return {
     file: files[0] ?? "",
     deviceKey,
     functionsUrl: flags.get("--url") ?? Deno.env.get("FUNCTIONS_URL") ??
       `${GATEWAY_URL}/functions/v1`,
     startTime: flags.get("--start-time"),
+    rateHz,
+    raw,
   };
 }
 
@@ -72,7 +93,15 @@ function printSummary(summary: ImportSummary): void {
       `log time 0 = ${boot}`,
   );
   console.log(
-    `Frames:      ${summary.frames} sent, ${summary.accepted} stored, ${summary.rejected} ` +
+    `Frames:      ${
+      summary.rateHz === null
+        ? "one per log timestamp (--raw)"
+        : `${summary.rateHz} Hz, latest values`
+    }`,
+  );
+  console.log(`Altitude:    ${summary.altitudeSource ?? "none (no source in the log)"}`);
+  console.log(
+    `Sent:        ${summary.frames} sent, ${summary.accepted} stored, ${summary.rejected} ` +
       `rejected, ${summary.failedFrames} not stored`,
   );
   if (summary.replayedBatches > 0) {
@@ -100,6 +129,8 @@ try {
     functionsUrl: args.functionsUrl,
     deviceKey: args.deviceKey,
     startTimeMicros: startTimeMicros(args.startTime, mtime),
+    rateHz: args.rateHz,
+    raw: args.raw,
     onProgress: (done, total, current) => {
       summary = current;
       progress(done, total, current);

@@ -6,6 +6,8 @@
  */
 import { ApiError, createApi, errorText } from "./api.js";
 import { TimeChart } from "./charts.js";
+import { DeviceList } from "./devices.js";
+import { agoText, IN_PROGRESS_WITHIN_MS, liveState } from "./freshness.js";
 import { followLive } from "./live.js";
 import { drawTrack } from "./track.js";
 
@@ -32,6 +34,11 @@ const SEED_FRAMES = 300;
 const SEED_MINUTES = 2;
 const TRACK_POINTS = 3000;
 const HEALTH_EVERY_MS = 5000;
+/** The device list follows creations, revocations and renames within this (at most 10 s). */
+const DEVICES_EVERY_MS = 5000;
+/** Devices heard from within this long get their newest frame looked up for "seen". */
+const PROBE_SEEN_WITHIN_MS = 10 * 60_000;
+const PROBE_AT_MOST = 20;
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const settings = {
@@ -44,21 +51,44 @@ let api = null;
 let deviceWatch = null;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let healthTimer;
-let liveState = "";
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let devicesTimer;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let clockTimer;
+let probing = false;
+const deviceList = new DeviceList($("devices"), (device) => selectDevice(device));
 
+/**
+ * The chosen device: the live stream's state, when its last live frame arrived, the receive time
+ * and the recorded time of its newest frame, and the flight that frame belongs to (in progress
+ * while frames arrive).
+ */
+const view = {
+  /** @type {string | null} */ id: null,
+  streamState: "",
+  /** @type {number | null} */ lastLiveAt: null,
+  /** @type {number | null} */ lastFrameAt: null,
+  /** @type {number | null} */ lastRecordedAt: null,
+  /** @type {string | null} */ flightId: null,
+  /** @type {string | null} */ loadedFlight: null,
+  shownState: "",
+};
+
+// Each axis spans at least what its quantity's noise is not: metres of altitude, degrees of
+// attitude, tenths of a volt, percent, tens of microseconds of PWM.
 const charts = {
   altitude: new TimeChart($("chart-altitude"), [
     { key: "altitude_m", label: "altitude", colour: "#38bdf8" },
-  ]),
+  ], { minSpan: { y: 5 } }),
   attitude: new TimeChart($("chart-attitude"), [
     { key: "roll_degrees", label: "roll", colour: "#f472b6" },
     { key: "pitch_degrees", label: "pitch", colour: "#a3e635" },
     { key: "yaw_degrees", label: "yaw", colour: "#fbbf24" },
-  ]),
+  ], { minSpan: { y: 10 } }),
   battery: new TimeChart($("chart-battery"), [
     { key: "battery_voltage_v", label: "voltage (V)", colour: "#22d3ee" },
     { key: "battery_remaining_percent", label: "remaining (%)", colour: "#f59e0b", scale: "%" },
-  ]),
+  ], { minSpan: { y: 0.5, "%": 5 } }),
   motors: new TimeChart(
     $("chart-motors"),
     [1, 2, 3, 4].map((n, i) => ({
@@ -66,12 +96,13 @@ const charts = {
       label: `motor ${n}`,
       colour: ["#f87171", "#60a5fa", "#34d399", "#c084fc"][i] ?? "#fff",
     })),
+    { minSpan: { y: 50 } },
   ),
 };
 const flightChart = new TimeChart($("chart-flight"), [
   { key: "altitude_m", label: "altitude (m)", colour: "#38bdf8" },
   { key: "battery_remaining_percent", label: "battery (%)", colour: "#f59e0b", scale: "%" },
-], { capacity: 1_000_000, height: 150 });
+], { capacity: 1_000_000, height: 150, minSpan: { y: 5, "%": 5 }, minSeconds: 10 });
 /** @type {{ lat: number, lon: number }[]} */
 let track = [];
 let trackPending = false;
@@ -106,10 +137,15 @@ async function signIn(token) {
   $("app").hidden = false;
   $("sign-out").hidden = false;
   $("who").textContent = `signed in as ${tokenSubject(token)} · ${settings.functionsUrl}`;
-  renderDevices(devices);
+  deviceList.update(devices);
+  probeSeen(devices);
   refreshHealth();
   clearInterval(healthTimer);
   healthTimer = setInterval(refreshHealth, HEALTH_EVERY_MS);
+  clearInterval(devicesTimer);
+  devicesTimer = setInterval(refreshDevices, DEVICES_EVERY_MS);
+  clearInterval(clockTimer);
+  clockTimer = setInterval(() => showFreshness(Date.now()), 1000);
   // The most recently heard device first, so a new user sees a drone fly without a click.
   const recent = devices.filter((d) => !d.revoked_at && d.last_seen_at)
     .sort((a, b) => String(b.last_seen_at).localeCompare(String(a.last_seen_at)))[0];
@@ -140,27 +176,72 @@ function tokenSubject(/** @type {string} */ token) {
   }
 }
 
-/** @param {any[]} devices */
-function renderDevices(devices) {
-  const list = $("devices");
-  list.replaceChildren();
-  if (devices.length === 0) list.textContent = "No devices yet (deno task device:create).";
-  for (const device of devices) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.dataset.deviceId = device.id;
-    button.setAttribute("aria-pressed", "false");
-    const seen = device.last_seen_at ? `seen ${ago(device.last_seen_at)}` : "never seen";
-    button.innerHTML = "<span></span><small></small>";
-    /** @type {HTMLElement} */ (button.firstChild).textContent = device.name;
-    /** @type {HTMLElement} */ (button.lastChild).textContent = device.revoked_at
-      ? "revoked"
-      : `${device.key_prefix}… · ${seen}`;
-    button.addEventListener("click", () => selectDevice(device));
-    const item = document.createElement("li");
-    item.append(button);
-    list.append(item);
+/** Lists the devices again: a device created, revoked or renamed elsewhere shows. */
+async function refreshDevices() {
+  if (!api) return;
+  let devices;
+  try {
+    devices = (await api.json("devices")).devices;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      showError("Listing devices failed", error);
+    }
+    return; // a missed poll: the next one tries again
   }
+  deviceList.update(devices);
+  const chosen = devices.find((/** @type {any} */ d) => d.id === view.id);
+  if (chosen) $("device-title").textContent = chosen.name;
+  probeSeen(devices);
+}
+
+/**
+ * A device's `last_seen_at` is written at most once a minute, so for the devices heard from
+ * lately the page asks for the newest stored frame's receive time (one indexed read each).
+ * @param {any[]} devices
+ */
+async function probeSeen(devices) {
+  if (!api || probing) return;
+  probing = true;
+  const now = Date.now();
+  const recent = devices.filter((d) =>
+    !d.revoked_at && d.id !== view.id && d.last_seen_at &&
+    now - Date.parse(d.last_seen_at) <= PROBE_SEEN_WITHIN_MS
+  ).slice(0, PROBE_AT_MOST);
+  try {
+    await Promise.all(recent.map(async (device) => {
+      const answer = await api?.json("telemetry-query", {
+        device_id: device.id,
+        limit: 1,
+        fields: "flight_id",
+      }).catch(() => null);
+      const newest = answer?.data?.[0];
+      if (newest?.created_at) deviceList.noteFrame(device.id, Date.parse(newest.created_at));
+    }));
+  } finally {
+    probing = false;
+  }
+  deviceList.refresh(Date.now());
+}
+
+/**
+ * What ages with the clock: the device list's notes, and the live pill, which says "live" only
+ * while frames keep arriving.
+ * @param {number} now
+ */
+function showFreshness(now) {
+  deviceList.refresh(now);
+  const state = liveState(view.streamState, view.lastLiveAt, now);
+  const pill = $("live-status");
+  pill.className = `pill ${state}`;
+  pill.textContent = state;
+  $("last-frame").textContent = view.id === null
+    ? ""
+    : view.lastRecordedAt === null
+    ? "no frame in the last minutes"
+    : `last frame ${agoText(now - view.lastRecordedAt)}`;
+  // Frames stopped: the flight that was in progress is a past flight now.
+  if (view.shownState === "live" && state === "idle" && view.id) loadFlights(view.id);
+  view.shownState = state;
 }
 
 /** Shows one device: recent frames first, then its live stream, flights and rollups. */
@@ -169,16 +250,25 @@ async function selectDevice(/** @type {any} */ device) {
   deviceWatch?.abort();
   const watch = new AbortController();
   deviceWatch = watch;
-  for (const button of document.querySelectorAll("#devices button")) {
-    button.setAttribute(
-      "aria-pressed",
-      String(/** @type {HTMLElement} */ (button).dataset.deviceId === device.id),
-    );
-  }
+  deviceList.select(device.id);
+  Object.assign(view, {
+    id: device.id,
+    streamState: "connecting",
+    lastLiveAt: null,
+    lastFrameAt: null,
+    lastRecordedAt: null,
+    flightId: null,
+    loadedFlight: null,
+    shownState: "",
+  });
   $("device-title").textContent = device.name;
   $("device").dataset.deviceId = device.id;
+  $("device").dataset.flightInProgress = "";
   $("error").textContent = "";
-  setLive("connecting");
+  $("flight-view").hidden = true;
+  $("flight-summary").textContent = "";
+  /** @type {HTMLSelectElement} */ ($("flights")).replaceChildren();
+  showFreshness(Date.now());
   try {
     const recent = await api.json("telemetry-query", {
       device_id: device.id,
@@ -189,17 +279,34 @@ async function selectDevice(/** @type {any} */ device) {
       from: new Date(Date.now() - SEED_MINUTES * 60_000).toISOString(),
       fields: FIELDS,
     });
+    if (watch.signal.aborted) return;
     const frames = recent.data.reverse();
     for (const chart of Object.values(charts)) chart.setFrames(frames);
     track = frames.filter(hasPosition).map(position);
     redrawTrack();
-    if (frames.length) showReadouts(frames.at(-1));
+    const newest = frames.at(-1);
+    if (newest) {
+      showReadouts(newest);
+      const receivedAt = Math.max(...frames.map((f) => Date.parse(f.created_at)));
+      view.lastFrameAt = receivedAt;
+      view.lastRecordedAt = Date.parse(newest.recorded_at);
+      deviceList.noteFrame(device.id, receivedAt);
+      // Still in progress if its frames arrived just now.
+      if (Date.now() - receivedAt <= IN_PROGRESS_WITHIN_MS) noteFlight(newest.flight_id);
+    }
+    showFreshness(Date.now());
   } catch (error) {
     showError("Loading recent frames failed", error);
   }
   followLive(api, device.id, {
     signal: watch.signal,
     onFrame: (frame) => {
+      const now = Date.now();
+      view.lastLiveAt = now;
+      view.lastFrameAt = now;
+      view.lastRecordedAt = Math.max(view.lastRecordedAt ?? 0, Date.parse(frame.recorded_at));
+      deviceList.noteFrame(device.id, now);
+      if (frame.flight_id !== view.flightId) noteFlight(frame.flight_id);
       for (const chart of Object.values(charts)) chart.push(frame);
       if (hasPosition(frame)) {
         track.push(position(frame));
@@ -209,12 +316,29 @@ async function selectDevice(/** @type {any} */ device) {
       showReadouts(frame);
     },
     onStatus: (state, detail) => {
-      setLive(state);
+      view.streamState = state;
+      showFreshness(Date.now());
       if (state === "error") $("error").textContent = `Live feed stopped: ${detail}`;
     },
   });
   loadFlights(device.id);
   loadRollups(device.id);
+}
+
+/**
+ * The flight the device's newest frame belongs to: in progress, so not a past flight. When it
+ * changes, the flight before has ended: list the flights again (now, and once its last frames
+ * have been flushed and the analytics cache has turned over).
+ * @param {unknown} flightId
+ */
+function noteFlight(flightId) {
+  const changed = view.flightId !== null;
+  view.flightId = typeof flightId === "string" ? flightId : null;
+  $("device").dataset.flightInProgress = view.flightId ?? "";
+  const id = view.id;
+  if (!changed || !id) return;
+  loadFlights(id);
+  setTimeout(() => view.id === id && loadFlights(id), 12_000);
 }
 
 /** @param {any} frame */
@@ -256,23 +380,27 @@ function showReadouts(frame) {
   }));
 }
 
-/** @param {string} state */
-function setLive(state) {
-  liveState = state;
-  const pill = $("live-status");
-  pill.className = `pill ${state}`;
-  pill.textContent = state;
-}
-
-async function loadFlights(/** @type {string} */ deviceId) {
+/**
+ * Lists the device's past flights, newest first: every flight but the one in progress. The newest
+ * is loaded at once, so the chart is never an empty box.
+ * @param {string} deviceId
+ */
+async function loadFlights(deviceId) {
   const select = /** @type {HTMLSelectElement} */ ($("flights"));
-  select.replaceChildren();
   try {
     const answer = await /** @type {NonNullable<typeof api>} */ (api).json(
       "telemetry-analytics/flights",
       { device_id: deviceId, limit: 50 },
     );
-    for (const flight of answer.flights) {
+    if (view.id !== deviceId) return;
+    const inProgress = view.lastFrameAt !== null &&
+        Date.now() - view.lastFrameAt <= IN_PROGRESS_WITHIN_MS
+      ? view.flightId
+      : null;
+    const past = answer.flights.filter((/** @type {any} */ f) => f.flight_id !== inProgress);
+    const chosen = select.value;
+    select.replaceChildren();
+    for (const flight of past) {
       const option = document.createElement("option");
       option.value = flight.flight_id;
       option.dataset.from = flight.started_at;
@@ -282,7 +410,15 @@ async function loadFlights(/** @type {string} */ deviceId) {
       } s · ${flight.frames} frames · ${flight.flight_id}`;
       select.append(option);
     }
-    if (!answer.flights.length) select.append(new Option("No flushed flights yet", ""));
+    if (!past.length) {
+      select.append(new Option("No past flights yet", ""));
+      $("flight-summary").textContent = "";
+      $("flight-view").hidden = true;
+      view.loadedFlight = null;
+      return;
+    }
+    if (past.some((/** @type {any} */ f) => f.flight_id === chosen)) select.value = chosen;
+    if (view.loadedFlight === null) loadFlight();
   } catch (error) {
     showError("Loading flights failed", error);
   }
@@ -297,6 +433,7 @@ async function loadFlight() {
   const summary = $("flight-summary");
   summary.textContent = "Loading…";
   delete summary.dataset.frames;
+  view.loadedFlight = option.value;
   /** @type {any[]} */
   const frames = [];
   try {
@@ -316,6 +453,8 @@ async function loadFlight() {
     showError("Loading the flight failed", error);
     return;
   }
+  if (view.loadedFlight !== option.value || $("device").dataset.deviceId !== deviceId) return;
+  $("flight-view").hidden = false;
   flightChart.setFrames(frames);
   drawTrack(
     /** @type {HTMLCanvasElement} */ ($("flight-track")),
@@ -385,16 +524,19 @@ async function refreshHealth() {
   const ownDevices = monitor?.last_frame_at !== undefined;
   $("last-flush-label").textContent = ownDevices ? "Last frame" : "Last flush";
   const flush = monitor?.last_flushes?.[0];
+  const sinceText = (at) => agoText(Date.now() - Date.parse(at));
   $("last-flush").textContent = ownDevices
-    ? (monitor.last_frame_at ? ago(monitor.last_frame_at) : "none yet")
+    ? (monitor.last_frame_at ? sinceText(monitor.last_frame_at) : "none yet")
     : flush
-    ? `${ago(flush.finished_at)}, ${flush.rows_moved} rows in ${Math.round(flush.duration_ms)} ms`
+    ? `${sinceText(flush.finished_at)}, ${flush.rows_moved} rows in ${
+      Math.round(flush.duration_ms)
+    } ms`
     : "none yet";
   const degraded = [];
   if (health && health.supabase_connected === false) degraded.push("database");
   if (health && health.cache_connected === false) degraded.push("cache (Redis)");
   if (health?.status === "degraded" && health.cache_connected !== false) degraded.push("flush");
-  if (liveState === "unavailable") degraded.push("live feed");
+  if (view.streamState === "unavailable") degraded.push("live feed");
   if (!monitor) degraded.push("monitor");
   $("degraded").textContent = degraded.length ? degraded.join(", ") : "none";
 }
@@ -448,12 +590,6 @@ function time(iso) {
   return new Date(iso).toLocaleTimeString([], { hour12: false });
 }
 
-/** @param {string} iso */
-function ago(iso) {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  return seconds < 120 ? `${seconds} s ago` : `${Math.round(seconds / 60)} min ago`;
-}
-
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   settings.functionsUrl = /** @type {HTMLInputElement} */ ($("functions-url")).value.trim() ||
@@ -477,11 +613,15 @@ $("local-token").addEventListener("click", async () => {
 $("sign-out").addEventListener("click", () => {
   deviceWatch?.abort();
   clearInterval(healthTimer);
+  clearInterval(devicesTimer);
+  clearInterval(clockTimer);
+  view.id = null;
   api = null;
   sessionStorage.removeItem("token");
   showSignIn();
 });
 $("load-flight").addEventListener("click", loadFlight);
+$("flights").addEventListener("change", loadFlight);
 addEventListener("resize", scheduleTrack);
 
 const saved = sessionStorage.getItem("token");

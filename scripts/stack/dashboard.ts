@@ -21,6 +21,7 @@ const TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
   png: "image/png",
+  svg: "image/svg+xml",
 };
 // Everything comes from this origin; only map tiles (an optional setting) may come from elsewhere.
 const CSP = "default-src 'self'; img-src 'self' data: https: http:; connect-src 'self'";
@@ -34,7 +35,9 @@ function text(status: number, message: string): Response {
 function fileFor(path: string): string | null {
   if (path === "") return join(PAGE_DIR, "index.html");
   if (VENDORED[path]) return VENDORED[path];
-  return /^[a-z_]+\.(html|js|css)$/.test(path) ? join(PAGE_DIR, path) : null;
+  // Browsers ask for favicon.ico by that name; the page's icon is an SVG.
+  if (path === "favicon.ico") return join(PAGE_DIR, "favicon.svg");
+  return /^[a-z_]+\.(html|js|css|svg)$/.test(path) ? join(PAGE_DIR, path) : null;
 }
 
 async function serveFile(file: string): Promise<Response> {

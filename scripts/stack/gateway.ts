@@ -124,6 +124,10 @@ function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response>
   if (url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")) {
     return dashboard(request, url, keys);
   }
+  // Browsers ask the origin for its icon: the dashboard's.
+  if (url.pathname === "/favicon.ico") {
+    return dashboard(request, new URL("/dashboard/favicon.ico", url), keys);
+  }
   return jsonError(404, { message: `No route for ${url.pathname}` });
 }
 

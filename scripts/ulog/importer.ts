@@ -1,8 +1,11 @@
 /**
  * Imports a PX4 ULog file through the real API: reads it with `@foxglove/ulog`, maps its topics
- * to catalogue fields ({@link TOPIC_MAPPINGS}), merges the messages stamped at the same
- * microsecond into one frame, and sends the frames in order in batches through the device client.
+ * to catalogue fields ({@link TOPIC_MAPPINGS}, `altitude_m` from one of {@link ALTITUDE_SOURCES}),
+ * makes frames and sends them in order in batches through the device client.
  *
+ * - Frames: by default one every 1/rate s (10 Hz) holding the latest value of every field
+ *   ({@link Resampler}), as a telemetry link sends them; with `raw`, one per log timestamp
+ *   holding the messages stamped at that microsecond and nothing else.
  * - Time: boot time plus the GPS clock's offset (time_utc_usec - timestamp of the first GPS
  *   message that has UTC); without one, `startTime` as the boot time.
  * - One flight id per log, from a hash of its definitions section, so a re-import (or an import
@@ -27,7 +30,15 @@ import {
   toNdjson,
 } from "../device/send.ts";
 import { scanFraming } from "./framing.ts";
-import { mapMessage, type Mapped, MAPPING_BY_TOPIC } from "./mapping.ts";
+import {
+  ALTITUDE_SOURCES,
+  altitudeFrom,
+  type AltitudeSource,
+  mapMessage,
+  type Mapped,
+  MAPPING_BY_TOPIC,
+} from "./mapping.ts";
+import { type HeldFrame, Resampler } from "./resample.ts";
 
 /** The log is truncated or corrupt; what came before the bad offset was imported. */
 export class UlogImportError extends Error {
@@ -39,6 +50,10 @@ export interface ImportOptions extends SendOptions {
   readonly batchFrames?: number;
   /** Boot time of the log in microseconds since the epoch, used when the log has no GPS time. */
   readonly startTimeMicros: bigint;
+  /** Frames per second, each holding the latest value of every field (default 10). */
+  readonly rateHz?: number;
+  /** One frame per log timestamp instead (the messages stamped at that microsecond). */
+  readonly raw?: boolean;
   readonly onProgress?: (done: number, total: number, summary: ImportSummary) => void;
 }
 
@@ -48,6 +63,10 @@ export interface ImportSummary {
   timeBase: "gps" | "start-time";
   /** Boot time (log time 0) in microseconds since the epoch. */
   bootMicros: bigint;
+  /** Frames per second, or null for one frame per log timestamp (raw). */
+  rateHz: number | null;
+  /** Where altitude_m comes from, or null when the log has none of the sources. */
+  altitudeSource: string | null;
   messagesByTopic: Record<string, number>;
   /** Topics in the log that are not mapped. */
   unmappedTopics: string[];
@@ -65,6 +84,11 @@ export interface ImportSummary {
 
 /** Log time at the end of a truncated log that is not imported (see the module comment). */
 export const HOLD_BACK_MICROS = 2_000_000n;
+
+/** Frames per second unless told otherwise (the MAVLink bridge's default too). */
+export const DEFAULT_RATE_HZ = 10;
+/** The highest rate: a frame per millisecond is more than any logged topic holds. */
+export const MAX_RATE_HZ = 1000;
 
 const GPS_TOPICS = new Set(["sensor_gps", "vehicle_gps_position"]);
 
@@ -93,6 +117,23 @@ async function lastTimestamp(ulog: ULog, ids: Set<number>): Promise<bigint> {
     if (message.type === MessageType.Data) return message.value.timestamp;
   }
   return 0n;
+}
+
+/** The first altitude source the log has a value from (instance 0 of its topic), or null. */
+async function chooseAltitudeSource(ulog: ULog): Promise<AltitudeSource | null> {
+  for (const source of ALTITUDE_SOURCES) {
+    const ids = new Set(
+      [...ulog.subscriptions].filter(([, s]) => s.name === source.topic && s.multiId === 0)
+        .map(([id]) => id),
+    );
+    if (ids.size === 0) continue;
+    for await (const message of ulog.readMessages({ msgIds: ids, includeLogs: false })) {
+      if (message.type === MessageType.Data && altitudeFrom(source, message.value) !== undefined) {
+        return source;
+      }
+    }
+  }
+  return null;
 }
 
 /** Opens the intact prefix of the log (the reader copies what it reads: it keeps views). */
@@ -126,11 +167,17 @@ export async function importUlog(
       `Cannot read the log: ${error instanceof Error ? error.message : error}`,
     );
   }
+  const rateHz = options.raw ? null : options.rateHz ?? DEFAULT_RATE_HZ;
+  if (rateHz !== null && !(rateHz > 0 && rateHz <= MAX_RATE_HZ)) {
+    throw new RangeError(`The rate must be above 0 and at most ${MAX_RATE_HZ} Hz, got ${rateHz}`);
+  }
+  const altitude = await chooseAltitudeSource(ulog);
   const mapped = new Set<number>();
   const gps = new Set<number>();
   const unmapped = new Set<string>();
   for (const [id, subscription] of ulog.subscriptions) {
-    if (subscription.multiId !== 0 || !MAPPING_BY_TOPIC.has(subscription.name)) {
+    const used = MAPPING_BY_TOPIC.has(subscription.name) || subscription.name === altitude?.topic;
+    if (subscription.multiId !== 0 || !used) {
       unmapped.add(
         subscription.multiId === 0
           ? subscription.name
@@ -146,6 +193,8 @@ export async function importUlog(
     flightId: `ulog-${(await sha256Hex(bytes.subarray(0, framing.dataStart))).slice(0, 24)}`,
     timeBase: offset === null ? "start-time" : "gps",
     bootMicros: offset ?? options.startTimeMicros,
+    rateHz,
+    altitudeSource: altitude?.label ?? null,
     messagesByTopic: {},
     unmappedTopics: [...unmapped].sort(),
     outOfRange: 0,
@@ -171,29 +220,26 @@ export async function importUlog(
     options.onProgress?.(done, total, summary);
   };
 
+  // Frames at or after this time (since the epoch) are held back from a truncated log.
   const holdFrom = framing.problem === null
     ? null
-    : await lastTimestamp(ulog, mapped) - HOLD_BACK_MICROS;
-  let current: { micros: bigint; fields: Mapped } | null = null;
-  const emit = async () => {
-    if (current === null) return;
-    if (holdFrom !== null && current.micros >= holdFrom) {
+    : summary.bootMicros + await lastTimestamp(ulog, mapped) - HOLD_BACK_MICROS;
+  const emit = async (frame: HeldFrame) => {
+    if (holdFrom !== null && frame.micros >= holdFrom) {
       summary.heldBack++;
-      current = null;
       return;
     }
     batch.push(
-      {
-        ts: formatMicros(summary.bootMicros + current.micros),
-        flight_id: summary.flightId,
-        ...current.fields,
-      } as Frame,
+      { ts: formatMicros(frame.micros), flight_id: summary.flightId, ...frame.fields } as Frame,
     );
     summary.frames++;
-    current = null;
     if (batch.length >= batchFrames) await flush();
   };
+  const frames = summary.rateHz === null
+    ? new SameTimestamp()
+    : new Resampler(BigInt(Math.round(1e6 / summary.rateHz)));
 
+  let last = 0n;
   for await (const message of ulog.readMessages({ msgIds: mapped, includeLogs: false })) {
     if (message.type !== MessageType.Data) continue;
     const topic = ulog.subscriptions.get(message.msgId)?.name ?? "";
@@ -201,13 +247,15 @@ export async function importUlog(
     summary.messagesByTopic[topic] = (summary.messagesByTopic[topic] ?? 0) + 1;
     const { fields, outOfRange } = mapMessage(topic, message.value);
     summary.outOfRange += outOfRange;
+    if (topic === altitude?.topic) {
+      const metres = altitudeFrom(altitude, message.value);
+      if (metres !== undefined) fields.altitude_m = metres;
+    }
     if (Object.keys(fields).length === 0) continue;
-    const micros = message.value.timestamp;
-    if (current !== null && current.micros !== micros) await emit();
-    current ??= { micros, fields: {} };
-    Object.assign(current.fields, fields);
+    last = summary.bootMicros + message.value.timestamp;
+    for (const frame of frames.push(last, fields)) await emit(frame);
   }
-  await emit();
+  for (const frame of frames.finish(last)) await emit(frame);
   await flush();
   if (framing.problem !== null) {
     throw new UlogImportError(
@@ -229,5 +277,23 @@ function count(summary: ImportSummary, outcome: BatchOutcome, frames: number): v
   } else {
     summary.failedFrames += frames;
     summary.firstError ??= outcome.message;
+  }
+}
+
+/** One frame per timestamp: the fields of every message stamped at that microsecond. */
+class SameTimestamp {
+  #current: { micros: bigint; fields: Mapped } | null = null;
+
+  push(micros: bigint, fields: Mapped): HeldFrame[] {
+    const done = this.#current !== null && this.#current.micros !== micros ? this.finish() : [];
+    this.#current ??= { micros, fields: {} };
+    Object.assign(this.#current.fields, fields);
+    return done;
+  }
+
+  finish(): HeldFrame[] {
+    const done = this.#current === null ? [] : [this.#current];
+    this.#current = null;
+    return done;
   }
 }

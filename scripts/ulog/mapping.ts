@@ -1,6 +1,7 @@
 /**
  * How PX4 ULog topics become catalogue fields. Each catalogue field comes from exactly one topic
- * (instance 0 of it), so frames merged from several topics never overwrite each other's values.
+ * (instance 0 of it), so frames merged from several topics never overwrite each other's values;
+ * `altitude_m` comes from one of {@link ALTITUDE_SOURCES}, chosen per log.
  * Values are converted to the catalogue's units; NaN (PX4's "unknown") and values outside the
  * catalogue's range are left out and counted, never sent (the API would reject the whole frame).
  *
@@ -229,6 +230,52 @@ export const TOPIC_MAPPINGS: readonly TopicMapping[] = [
     map: (m) => ({ throttle_percent: scaled(at(m, "control", 3), 100) }),
   },
 ];
+
+/** A topic that can give `altitude_m`, and how. */
+export interface AltitudeSource {
+  readonly topic: string;
+  /** What the README and the import summary call it. */
+  readonly label: string;
+  readonly altitude: (message: UlogMessage) => number | undefined;
+}
+
+/**
+ * Where `altitude_m` (metres above mean sea level) comes from, best first: the estimator's global
+ * position, else its local position plus the local frame's reference altitude (only while that
+ * reference is valid: z_global), else the barometer. One source per log, the first the log has a
+ * value from, so the altitude never jumps between sources whose offsets differ.
+ */
+export const ALTITUDE_SOURCES: readonly AltitudeSource[] = [
+  {
+    topic: "vehicle_global_position",
+    label: "vehicle_global_position.alt",
+    altitude: (m) => num(m.alt),
+  },
+  {
+    topic: "vehicle_local_position",
+    label: "vehicle_local_position.ref_alt − z",
+    altitude: (m) => {
+      const ref = num(m.ref_alt);
+      const z = num(m.z);
+      return m.z_global === true && ref !== undefined && z !== undefined ? ref - z : undefined;
+    },
+  },
+  {
+    topic: "vehicle_air_data",
+    label: "vehicle_air_data.baro_alt_meter",
+    altitude: (m) => num(m.baro_alt_meter),
+  },
+];
+
+/** `altitude_m` from a message of the source, when it has a value the catalogue can hold. */
+export function altitudeFrom(source: AltitudeSource, message: UlogMessage): number | undefined {
+  const value = source.altitude(message);
+  const spec = FIELD_BY_NAME.get("altitude_m");
+  if (value === undefined || spec === undefined || spec.min === null || spec.max === null) {
+    return undefined;
+  }
+  return value >= spec.min && value <= spec.max ? value : undefined;
+}
 
 /** Mappings by topic name. */
 export const MAPPING_BY_TOPIC: ReadonlyMap<string, TopicMapping> = new Map(

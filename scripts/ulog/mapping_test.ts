@@ -1,5 +1,11 @@
 import { assertAlmostEquals, assertEquals } from "@std/assert";
-import { compassDegrees, mapMessage, quaternionToEuler } from "./mapping.ts";
+import {
+  ALTITUDE_SOURCES,
+  altitudeFrom,
+  compassDegrees,
+  mapMessage,
+  quaternionToEuler,
+} from "./mapping.ts";
 
 Deno.test("quaternionToEuler turns PX4 quaternions into roll, pitch and yaw degrees", () => {
   const half = Math.SQRT1_2;
@@ -40,4 +46,16 @@ Deno.test("mapMessage converts units and leaves out NaN and values the catalogue
   const motors = mapMessage("actuator_outputs", { noutputs: 2, output: [1500.4, 1499.6, 900] });
   assertEquals(motors.fields, { motor1_pwm: 1500, motor2_pwm: 1500 });
   assertEquals(mapMessage("wind_estimate", { windspeed_north: 1 }).fields, {});
+});
+
+Deno.test("ALTITUDE_SOURCES read global position, local position with its reference, then baro", () => {
+  const [global, local, baro] = ALTITUDE_SOURCES;
+  if (!global || !local || !baro) throw new Error("three altitude sources expected");
+  assertEquals(altitudeFrom(global, { alt: 488.5 }), 488.5);
+  assertEquals(altitudeFrom(global, { alt: NaN }), undefined);
+  assertEquals(altitudeFrom(local, { z: -12.5, ref_alt: 480, z_global: true }), 492.5);
+  // Without a valid reference altitude the local z is only relative to the start point.
+  assertEquals(altitudeFrom(local, { z: -12.5, ref_alt: 0, z_global: false }), undefined);
+  assertEquals(altitudeFrom(baro, { baro_alt_meter: 86.2 }), 86.2);
+  assertEquals(altitudeFrom(baro, { baro_alt_meter: 60_000 }), undefined);
 });

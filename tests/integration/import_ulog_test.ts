@@ -3,21 +3,34 @@
  * and sends through the gateway; the test reads the same log with the ULog reader, computes
  * what each mapped topic should have stored (its own arithmetic, not the importer's) and compares
  * it with what Postgres holds. Also: a truncated copy fails naming the byte offset and keeps what
- * came before it, and importing the same log twice adds nothing.
+ * came before it, and importing the same log twice adds nothing. Then the flight the analytics
+ * answer, for the one-frame-per-message import (`--raw`, sparse frames) and the default 10 Hz
+ * one, against the log's own armed span and GPS track.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { MessageType, ULog } from "@foxglove/ulog";
 import { FIELD_BY_NAME } from "../../shared/catalogue/catalogue.ts";
 import { PROJECT_ROOT } from "../../scripts/stack/layout.ts";
-import { createDevice, createUser, FUNCTIONS_URL, sql, type TestDevice } from "./_helpers.ts";
+import {
+  callFunction,
+  createDevice,
+  createUser,
+  FUNCTIONS_URL,
+  jsonOf,
+  sql,
+  type TestDevice,
+} from "./_helpers.ts";
 
 const LOG = join(PROJECT_ROOT, "tests", "fixtures", "px4_sample_log_small.ulg");
 const D = 180 / Math.PI;
 
-async function runImport(file: string, device: TestDevice) {
+async function runImport(file: string, device: TestDevice, ...flags: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "import-ulog", file, "--device-key", device.key, "--url", FUNCTIONS_URL],
+    args: [
+      ...["task", "-q", "import-ulog", file, "--device-key", device.key, "--url", FUNCTIONS_URL],
+      ...flags,
+    ],
     cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -154,7 +167,7 @@ async function openLog(): Promise<ULog> {
   return ulog;
 }
 
-Deno.test("import-ulog stores every mapped topic of a real PX4 log, once, and survives a cut-off copy", async () => {
+Deno.test("import-ulog --raw stores every mapped topic of a real PX4 log, once, and survives a cut-off copy", async () => {
   const device = await createDevice(await createUser(), "ulog import");
   const bytes = await Deno.readFile(LOG);
 
@@ -162,7 +175,7 @@ Deno.test("import-ulog stores every mapped topic of a real PX4 log, once, and su
   const cut = await Deno.makeTempFile({ suffix: ".ulg" });
   try {
     await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    const partial = await runImport(cut, device);
+    const partial = await runImport(cut, device, "--raw");
     assertEquals(partial.code, 1, partial.stderr);
     assertMatch(partial.stderr, /Truncated log: the message at byte offset \d+ needs \d+ bytes/);
   } finally {
@@ -171,7 +184,7 @@ Deno.test("import-ulog stores every mapped topic of a real PX4 log, once, and su
   const kept = (await storedRows(device.id)).size;
   assert(kept > 1000, `expected the frames before the cut to be stored, got ${kept}`);
 
-  const full = await runImport(LOG, device);
+  const full = await runImport(LOG, device, "--raw");
   assertEquals(full.code, 0, full.stderr + full.stdout);
   const rows = await storedRows(device.id);
   assert(rows.size > kept);
@@ -226,12 +239,140 @@ Deno.test("import-ulog stores every mapped topic of a real PX4 log, once, and su
   assertEquals(rows.size, frameTimes.size);
 
   // The same log again adds nothing.
-  const again = await runImport(LOG, device);
+  const again = await runImport(LOG, device, "--raw");
   assertEquals(again.code, 0, again.stderr);
   assertMatch(again.stdout, /batches were already imported/);
   assertEquals((await storedRows(device.id)).size, rows.size);
+
+  // Sparse frames (each holds one message's fields), imported in two runs: the flight is right.
+  await assertFlightMatchesLog(device, await logFacts());
   await removeFrames(device.id);
 });
+
+Deno.test("import-ulog at the default 10 Hz holds every field's latest value and its flight matches the log", async () => {
+  const device = await createDevice(await createUser(), "ulog 10 Hz");
+  const result = await runImport(LOG, device);
+  assertEquals(result.code, 0, result.stderr + result.stdout);
+  assertMatch(result.stdout, /Frames: +10 Hz/);
+  assertMatch(result.stdout, /Altitude: +vehicle_air_data\.baro_alt_meter/);
+  const facts = await logFacts();
+  const rows = [...(await storedRows(device.id)).entries()].sort(([a], [b]) => Number(a - b));
+  assert(rows.length > 60, `expected a frame every 100 ms over the log, got ${rows.length}`);
+  const problems: string[] = [];
+  for (const [i, [at, row]] of rows.entries()) {
+    const previous = rows[i - 1]?.[0];
+    if (at % 100_000n !== 0n) problems.push(`frame at ${at} is not on a 100 ms tick`);
+    if (previous !== undefined && at - previous !== 100_000n) {
+      problems.push(`frames at ${previous} and ${at} are not 100 ms apart`);
+    }
+    // Each field holds the newest value its topic logged at or before the frame's time.
+    for (const [name, series] of Object.entries(facts.series)) {
+      const expected = latestAt(series, at);
+      if (!close(row[name] ?? null, expected, name)) {
+        problems.push(`${name} at ${at}: stored ${row[name]}, latest logged ${expected}`);
+      }
+    }
+  }
+  assertEquals(problems.slice(0, 10), []);
+  await assertFlightMatchesLog(device, facts);
+  await removeFrames(device.id);
+});
+
+type Series = Array<[bigint, unknown]>;
+
+interface LogFacts {
+  /** Armed time: from the first status that says armed to the next that does not. */
+  armedSeconds: number;
+  /** The sum of the steps between consecutive GPS fixes. */
+  gpsDistanceM: number;
+  /** Per field, the values the log holds over time (microseconds since the epoch). */
+  series: Record<string, Series>;
+}
+
+/** What the log itself says about its flight, with this test's own arithmetic. */
+async function logFacts(): Promise<LogFacts> {
+  const ulog = await openLog();
+  const names = new Map(
+    [...ulog.subscriptions].filter(([, s]) => s.multiId === 0).map(([id, s]) => [id, s.name]),
+  );
+  let boot: bigint | null = null;
+  const series: Record<string, Series> = { "altitude_m": [], armed: [], "gps_latitude": [] };
+  const status: Series = [];
+  const fixes: Array<[number, number]> = [];
+  for await (const message of ulog.readMessages({ includeLogs: false })) {
+    if (message.type !== MessageType.Data) continue;
+    const value = message.value as Record<string, unknown> & { timestamp: bigint };
+    const name = names.get(message.msgId);
+    if (name === "vehicle_gps_position") {
+      boot ??= (value.time_utc_usec as bigint) - value.timestamp;
+      fixes.push([n(value.lat) / 1e7, n(value.lon) / 1e7]);
+      series.gps_latitude!.push([value.timestamp, n(value.lat) / 1e7]);
+    } else if (name === "vehicle_status") {
+      status.push([value.timestamp, n(value.arming_state) === 2]);
+    } else if (name === "vehicle_air_data") {
+      series.altitude_m!.push([value.timestamp, n(value.baro_alt_meter)]);
+    }
+  }
+  if (boot === null) throw new Error("The sample log has no GPS time");
+  series.armed = status;
+  for (const list of Object.values(series)) for (const entry of list) entry[0] += boot;
+  const armedAt = status.find(([, armed]) => armed)?.[0];
+  const disarmedAt = status.find(([at, armed]) => !armed && at > (armedAt ?? 0n))?.[0];
+  if (armedAt === undefined || disarmedAt === undefined) throw new Error("No armed span");
+  let distance = 0;
+  for (let i = 1; i < fixes.length; i++) distance += haversine(fixes[i - 1]!, fixes[i]!);
+  return { armedSeconds: Number(disarmedAt - armedAt) / 1e6, gpsDistanceM: distance, series };
+}
+
+/** The value of the last entry at or before `at`, or null. */
+function latestAt(series: Series, at: bigint): unknown {
+  let value: unknown = null;
+  for (const [time, v] of series) if (time <= at) value = v;
+  return value;
+}
+
+function haversine([lat1, lon1]: [number, number], [lat2, lon2]: [number, number]): number {
+  const r = Math.PI / 180;
+  const a = Math.sin((lat2 - lat1) * r / 2) ** 2 +
+    Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin((lon2 - lon1) * r / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/**
+ * After a flush, the device's one flight has the log's armed time within 0.5 s and its GPS
+ * distance within 10%, and the hourly rollups add up to the same.
+ */
+async function assertFlightMatchesLog(device: TestDevice, facts: LogFacts): Promise<void> {
+  await sql("select public.flush_telemetry()");
+  const get = (path: string, query: Record<string, string>) =>
+    callFunction("telemetry-analytics", {
+      path,
+      query: { device_id: device.id, ...query },
+      headers: { authorization: `Bearer ${device.owner.token}` },
+    }).then(jsonOf);
+  const flights = await get("/flights", {});
+  assertEquals(flights.status, 200, JSON.stringify(flights.body));
+  assertEquals(flights.body.flights.length, 1);
+  const flight = flights.body.flights[0];
+  assert(
+    Math.abs(flight.armed_seconds - facts.armedSeconds) <= 0.5,
+    `armed_seconds ${flight.armed_seconds}, the log is armed for ${facts.armedSeconds} s`,
+  );
+  assert(
+    Math.abs(flight.distance_m - facts.gpsDistanceM) <= 0.1 * facts.gpsDistanceM,
+    `distance_m ${flight.distance_m}, the log's GPS fixes add up to ${facts.gpsDistanceM} m`,
+  );
+  const rollups = await get("", {
+    bucket: "hour",
+    from: flight.started_at.slice(0, 13) + ":00:00Z",
+    to: new Date(Date.parse(flight.ended_at) + 3600_000).toISOString(),
+  });
+  assertEquals(rollups.status, 200, JSON.stringify(rollups.body));
+  const sum = (key: string) =>
+    rollups.body.buckets.reduce((total: number, b: Record<string, number>) => total + b[key]!, 0);
+  assert(Math.abs(sum("armed_seconds") - flight.armed_seconds) < 1e-6, "rollups agree: armed");
+  assert(Math.abs(sum("distance_m") - flight.distance_m) < 1e-6, "rollups agree: distance");
+}
 
 /**
  * The log is from 2021, older than the 12-month retention: its frames sit in the default

@@ -9,6 +9,7 @@ import {
   createDevice,
   createUser,
   jsonOf,
+  sendTelemetry,
   sql,
   stackKeys,
   type TestDevice,
@@ -199,3 +200,74 @@ Deno.test("telemetry-analytics monitor answers operators; internals only service
   assert(Array.isArray(internals.body.internals.slow_queries));
   assert(internals.body.internals.table_stats.length > 0);
 });
+
+Deno.test("telemetry-analytics counts a device that sends only what changed, as its frames say", async () => {
+  // 60 s at 5 Hz through telemetry-parse: every frame holds roll; `armed` only when it changes
+  // (true at 5 s, false at 45 s); a GPS fix only once a second (about 1.1 m north each).
+  const device = await createDevice(await createUser(), "sparse sender");
+  const start = Date.parse("2026-10-03T09:00:00Z");
+  const frames = Array.from({ length: 300 }, (_, i) => {
+    const frame: Record<string, unknown> = {
+      ts: new Date(start + i * 200).toISOString(),
+      "flight_id": "sparse",
+      roll: i % 7,
+    };
+    if (i === 25) frame.armed = 1;
+    if (i === 225) frame.armed = 0;
+    if (i % 5 === 0) Object.assign(frame, { lat: 47 + i * 0.000002, lon: 8 });
+    return frame;
+  });
+  // Six requests, flushed in between: the state carries across flush chunks.
+  for (let part = 0; part < 6; part++) {
+    const lines = frames.slice(part * 50, part * 50 + 50).map((f) => JSON.stringify(f));
+    const sent = await sendTelemetry(device, lines.join("\n"), {
+      "content-type": "application/x-ndjson",
+    });
+    assertEquals(sent.status, 200, await sent.text());
+    if (part % 2 === 1) await sql("select public.flush_telemetry()");
+  }
+  await sql("select public.flush_telemetry()");
+
+  const at = (frame: Record<string, unknown>) => Date.parse(String(frame.ts)) / 1000;
+  const armedFrom = at(frames.find((f) => f.armed === 1)!);
+  const armedTo = at(frames.find((f) => f.armed === 0)!);
+  const fixes = frames.filter((f) => typeof f.lat === "number") as { lat: number; lon: number }[];
+  let distance = 0;
+  for (let i = 1; i < fixes.length; i++) {
+    const [a, b] = [fixes[i - 1]!, fixes[i]!];
+    distance += haversine(a.lat, a.lon, b.lat, b.lon);
+  }
+
+  const flights = await jsonOf(
+    await get(device.owner.token, "/flights", { device_id: device.id }),
+  );
+  assertEquals(flights.status, 200);
+  const [flight] = flights.body.flights;
+  assert(
+    Math.abs(flight.armed_seconds - (armedTo - armedFrom)) <= 0.5,
+    `armed_seconds ${flight.armed_seconds}, the frames say ${armedTo - armedFrom}`,
+  );
+  assert(
+    Math.abs(flight.distance_m - distance) <= 0.1 * distance,
+    `distance_m ${flight.distance_m}, the fixes add up to ${distance}`,
+  );
+  const hourly = await jsonOf(
+    await get(device.owner.token, "", {
+      device_id: device.id,
+      from: "2026-10-03T09:00:00Z",
+      to: "2026-10-03T10:00:00Z",
+    }),
+  );
+  const [bucket] = hourly.body.buckets;
+  assertEquals(bucket.frames, 300);
+  assert(Math.abs(bucket.armed_seconds - flight.armed_seconds) < 1e-6, "rollup and flight agree");
+  assert(Math.abs(bucket.distance_m - flight.distance_m) < 1e-6, "rollup and flight agree");
+});
+
+/** Great-circle distance in metres (this test's own arithmetic, not the database's). */
+function haversine(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const r = Math.PI / 180;
+  const a = Math.sin((lat2 - lat1) * r / 2) ** 2 +
+    Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin((lon2 - lon1) * r / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
