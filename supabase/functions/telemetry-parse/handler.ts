@@ -29,8 +29,14 @@ import {
   requireMethod,
   withBoundary,
 } from "../../../shared/platform/http.ts";
-import type { ParseResult, TelemetryRow } from "../../../shared/ingest/parser.ts";
-import { createIngestStore, type IngestAnswer } from "../../../shared/ingest/ingest_store.ts";
+import type { ParseResult } from "../../../shared/ingest/parser.ts";
+import {
+  createIngestStore,
+  createJobFrames,
+  type IngestAnswer,
+  ingestJob,
+  type JobFrames,
+} from "../../../shared/ingest/ingest_store.ts";
 import { createLiveFeed } from "../../../shared/live/live_feed.ts";
 import { createRateLimiter } from "../../../shared/auth/rate_limit.ts";
 import { createReceiveClock } from "../../../shared/ingest/receive_clock.ts";
@@ -107,16 +113,16 @@ function idempotencyKey(request: Request): string | null {
 /** The body fields that do not depend on the database, kept as the request's answer. */
 function summarise(
   parsed: ParseResult,
-  rows: readonly TelemetryRow[],
+  frames: JobFrames,
   stored: boolean,
   timestamp: string,
 ) {
-  const single = parsed.frames.length + parsed.rejects.length === 1;
+  const single = frames.count + parsed.rejects.length === 1;
   return {
     single,
-    parsed_data: single ? rows[0] ?? null : null,
+    parsed_data: single ? frames.first : null,
     stored,
-    accepted: parsed.frames.length,
+    accepted: frames.count,
     rejected: parsed.rejects.length,
     errors: parsed.errors.slice(0, MAX_ERRORS_SHOWN),
     timestamp,
@@ -249,15 +255,17 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       clock: REAL_STREAM_CLOCK,
       maxErrors: MAX_ERRORS_SHOWN,
       store: (chunk) => {
-        const job = {
+        const frames = createJobFrames(receiveClock);
+        frames.addRows(chunk.frames);
+        const job = ingestJob({
           deviceId: device.id,
           ownerId: device.ownerId,
           keyHash: device.keyHash,
-          frames: chunk.frames,
+          frames,
           rejects: chunk.rejects,
           idempotencyKey: `${streamKey}:${chunk.number}`,
           summary: { chunk: chunk.number, accepted: chunk.frames.length },
-        };
+        });
         return withRetry(() => ingest.store(job), { maxRetries: deps.config.limits.maxRetries })
           .catch((error: unknown) => storeFailure(error, device));
       },
@@ -319,38 +327,39 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       }
       return await streamRequest(request, device, receivedAt, maxSeconds, context);
     }
-    const parsed = await readTelemetryBody(request, contentType, {
-      maxBytes: deps.config.limits.maxBodyBytes,
-      maxLines: deps.config.limits.maxLines,
-      timeoutMs: deps.config.limits.bodyTimeoutMs,
-    }, receivedAt);
-    context.log.frames = parsed.frames.length;
+    // Frames are encoded as the body is parsed and their rows let go (shared/ingest/ingest_store.ts
+    // JobFrames): a large body is held as its literal's bytes, not as row objects.
+    const frames = createJobFrames(receiveClock);
+    const parsed = await readTelemetryBody(
+      request,
+      contentType,
+      {
+        maxBytes: deps.config.limits.maxBodyBytes,
+        maxLines: deps.config.limits.maxLines,
+        timeoutMs: deps.config.limits.bodyTimeoutMs,
+      },
+      receivedAt,
+      (part) => frames.add(part),
+    );
+    context.log.frames = frames.count;
     context.log.rejected = parsed.rejects.length;
-    if (parsed.frames.length === 0 && parsed.rejects.length === 0) {
+    if (frames.count + parsed.rejects.length === 0) {
       throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
     }
 
-    // Frames without a device timestamp get receive times no other request shares.
-    const untimestamped = parsed.frames.filter((frame) => !frame.timestamped).length;
-    const receiveTimes = receiveClock.take(untimestamped);
-    let next = 0;
-    const rows = parsed.frames.map((frame): TelemetryRow =>
-      frame.timestamped ? frame.row : { ...frame.row, recorded_at: receiveTimes[next++] ?? "" }
-    );
-
-    const summary = summarise(parsed, rows, store, receivedAt.toISOString());
+    const summary = summarise(parsed, frames, store, receivedAt.toISOString());
     if (!store) return respond(summary, null, false);
 
     // The function's own key makes its retries below safe when the client sent none.
-    const job = {
+    const job = ingestJob({
       deviceId: device.id,
       ownerId: device.ownerId,
       keyHash: device.keyHash,
-      frames: rows,
+      frames,
       rejects: parsed.rejects,
       idempotencyKey: clientKey ?? `auto:${crypto.randomUUID()}`,
       summary,
-    };
+    });
     const answer = await withRetry(() => ingest.store(job), {
       maxRetries: deps.config.limits.maxRetries,
     }).catch((error: unknown) => storeFailure(error, device));
