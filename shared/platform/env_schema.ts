@@ -72,6 +72,10 @@ export const envSchema = z.object({
   // The CPU guard: at the measured ~180 µs per frame (100 Hz, 10 writes/s), 10,000 lines stay
   // under the hosted ~2 s of CPU per request (README, Streaming ingest).
   TELEMETRY_STREAM_MAX_LINES: positiveInt(10_000),
+  // CPU a streaming request's own steps may use before it is ended cleanly (answered with its
+  // counts and resume point): below the hosted 2 s per request, which would kill the isolate
+  // with every request in it. See shared/ingest/stream_ingest.ts.
+  TELEMETRY_STREAM_CPU_BUDGET_MS: z.coerce.number().int().positive().max(2_000).default(1_500),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -44,7 +44,11 @@ import {
   checkTelemetryContentType,
   readTelemetryBody,
 } from "../../../shared/ingest/telemetry_body.ts";
-import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/ingest/stream_ingest.ts";
+import {
+  ingestStream,
+  PROCESS_CPU,
+  REAL_STREAM_CLOCK,
+} from "../../../shared/ingest/stream_ingest.ts";
 import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
@@ -94,6 +98,22 @@ function maxSecondsParam(url: URL, limits: StreamLimits): number {
     );
   }
   return seconds;
+}
+
+/** A streaming request's own CPU budget: at most the configured one, which is the default. */
+function maxCpuParam(url: URL, limits: StreamLimits): number {
+  const value = url.searchParams.get("max_cpu_ms");
+  if (value === null) return limits.cpuBudgetMs;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < 1 || ms > limits.cpuBudgetMs) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter "max_cpu_ms" must be a whole number from 1 to ${limits.cpuBudgetMs}, got "${value}"`,
+      { parameter: "max_cpu_ms" },
+    );
+  }
+  return ms;
 }
 
 function idempotencyKey(request: Request): string | null {
@@ -238,6 +258,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     device: Device,
     receivedAt: Date,
     maxSeconds: number,
+    cpuBudgetMs: number,
     context: { log: Record<string, unknown> },
   ): Promise<Response> {
     const limits = deps.config.limits.stream;
@@ -254,6 +275,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       receiveClock,
       clock: REAL_STREAM_CLOCK,
       maxErrors: MAX_ERRORS_SHOWN,
+      cpuBudgetMs,
+      cpu: PROCESS_CPU,
       store: (chunk) => {
         const frames = createJobFrames(receiveClock);
         frames.addRows(chunk.frames);
@@ -273,6 +296,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     context.log.frames = result.accepted;
     context.log.rejected = result.rejected;
     context.log.stream_end = result.ended;
+    context.log.cpu_ms = Math.round(result.cpuMs);
     if (result.lines === 0) throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
     const summary: Summary = {
       single: false,
@@ -288,6 +312,9 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       lines: result.lines,
       ended: result.ended,
       "duration_ms": REAL_STREAM_CLOCK.now() - started,
+      "cpu_ms": Math.round(result.cpuMs),
+      // Where the device resumes: the newest recorded_at stored, i.e. after its first `lines`.
+      "resume_after": result.resumeAfter,
     };
     return respond(summary, result.last?.result ?? null, false, { stream });
   }
@@ -311,6 +338,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     const clientKey = idempotencyKey(request);
     if (streamParam(url)) {
       const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
+      const cpuBudgetMs = maxCpuParam(url, deps.config.limits.stream);
       if (!store) {
         throw new HttpError(400, "invalid_parameter", `Parameter "store=false" cannot stream`, {
           parameter: "store",
@@ -325,7 +353,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
           { header: "Idempotency-Key" },
         );
       }
-      return await streamRequest(request, device, receivedAt, maxSeconds, context);
+      return await streamRequest(request, device, receivedAt, maxSeconds, cpuBudgetMs, context);
     }
     // Frames are encoded as the body is parsed and their rows let go (shared/ingest/ingest_store.ts
     // JobFrames): a large body is held as its literal's bytes, not as row objects.
