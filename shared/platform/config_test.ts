@@ -25,7 +25,7 @@ const DEFAULT_LIMITS: Config["limits"] = {
     chunkFrames: 500,
     chunkMs: 1_000,
     maxLines: 10_000,
-    cpuBudgetMs: 1_500,
+    cpuBudgetMs: 700,
   },
 };
 
