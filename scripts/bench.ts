@@ -5,17 +5,25 @@
  * is shared. The same figures go to .bench/results.json (git-ignored).
  *
  * Usage: deno task bench [--rounds 3] [--sustain 300]
- *   [--only parse,ingest,flush,poison,sustained,rss,queries] [--scenario TEXT] [--path naive,ours]
+ *   [--only parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries]
+ *   [--scenario TEXT] [--path naive,ours] [--streams 16] [--stream-seconds 30]
  * (queries runs scripts/bench_query.ts, which keeps its 1M/10M frames for the next run; its
  * `--clean` deletes them.)
  *
  * Ingest cost is CPU per stored frame per component (Postgres, PostgREST, the gateway, the
  * function, Redis with its REST endpoint), read from /proc, counted until staging has drained
  * into telemetry. Frames per second count the same span.
+ *
+ * Memory: each function process's peak resident set (VmHWM) is read after every part and started
+ * afresh for the next (Linux clear_refs), so each ingest run, the streams and the exports print
+ * their own peak, and the end prints the highest of the whole run against the 150 MB cap of the
+ * CLI's edge runtime (scripts/stack/memory.ts).
  */
 import { parseArgs } from "node:util";
 import { createStreamParser } from "../shared/ingest/parser.ts";
-import { cpuBetween, type CpuSnapshot, cpuSnapshot, functionPeakRss } from "./bench/cpu.ts";
+import { cpuBetween, type CpuSnapshot, cpuSnapshot } from "./bench/cpu.ts";
+import { benchExports, benchRequestCpu, benchStreams } from "./bench/limits.ts";
+import { FUNCTION_RSS_LIMIT_MIB, PeakTracker } from "./stack/memory.ts";
 import { type Frame, fullFrame, realisticFrame } from "./bench/frames.ts";
 import { createNaiveTarget, dropNaiveTarget, NAIVE_REST_PATH } from "./bench/naive_target.ts";
 import { median, percentile, spread } from "./bench/stats.ts";
@@ -28,7 +36,12 @@ const { values: options } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     sustain: { type: "string", default: "300" },
-    only: { type: "string", default: "parse,ingest,flush,poison,sustained,rss,queries" },
+    only: {
+      type: "string",
+      default: "parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries",
+    },
+    streams: { type: "string", default: "16" },
+    "stream-seconds": { type: "string", default: "30" },
     scenario: { type: "string", default: "" },
     path: { type: "string", default: "naive,ours" },
   },
@@ -93,15 +106,33 @@ interface IngestRun {
   cpuUsPerFrame: CpuSnapshot;
   /** Postgres + PostgREST. */
   dbUsPerFrame: number;
+  /** telemetry-parse's peak resident set during the run, MiB. */
+  peakRssMib: number;
 }
 
-function body(path: Path, device: string, frames: Frame[]): string {
-  return path === "naive"
-    ? JSON.stringify(frames.map((frame) => ({ ...frame, device_id: device })))
+/** Every function's peak over the whole run; each part reads and restarts it. */
+const peaks = new PeakTracker();
+
+/** How telemetry-parse gets the frames: NDJSON, or key:value lines (what fits 10,000 in 5 MiB). */
+type BodyFormat = "ndjson" | "kv";
+
+function body(path: Path, device: string, frames: Frame[], format: BodyFormat = "ndjson"): string {
+  if (path === "naive") {
+    return JSON.stringify(frames.map((frame) => ({ ...frame, device_id: device })));
+  }
+  return format === "kv"
+    ? frames.map((frame) => Object.entries(frame).map(([k, v]) => `${k}:${v}`).join(",")).join(
+      "\n",
+    )
     : frames.map((frame) => JSON.stringify(frame)).join("\n");
 }
 
-function send(path: Path, device: { id: string; key: string }, text: string): Promise<Response> {
+function send(
+  path: Path,
+  device: { id: string; key: string },
+  text: string,
+  format: BodyFormat = "ndjson",
+): Promise<Response> {
   return path === "naive"
     ? fetch(`${GATEWAY_URL}${NAIVE_REST_PATH}`, {
       method: "POST",
@@ -114,7 +145,10 @@ function send(path: Path, device: { id: string; key: string }, text: string): Pr
     })
     : fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
       method: "POST",
-      headers: { authorization: `Bearer ${device.key}`, "content-type": "application/x-ndjson" },
+      headers: {
+        authorization: `Bearer ${device.key}`,
+        "content-type": format === "kv" ? "text/plain" : "application/x-ndjson",
+      },
       body: text,
     });
 }
@@ -134,6 +168,7 @@ async function ingestRun(
   framesPerRequest: number,
   inFlight: number,
   totalFrames: number,
+  format: BodyFormat,
 ): Promise<IngestRun> {
   const requests = Math.ceil(totalFrames / framesPerRequest);
   const base = timeRange(totalFrames);
@@ -144,9 +179,10 @@ async function ingestRun(
       const index = r * framesPerRequest + i;
       return makeFrame(index, new Date(base + index).toISOString());
     });
-    return { device, text: body(path, device.id, frames) };
+    return { device, text: body(path, device.id, frames, format) };
   });
   await drainStaging();
+  await peaks.segment();
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
@@ -159,7 +195,7 @@ async function ingestRun(
         text: string;
       };
       const sent = performance.now();
-      const response = await send(path, device, text);
+      const response = await send(path, device, text, format);
       await response.body?.cancel();
       latencies.push(performance.now() - sent);
       if (!response.ok) failures++;
@@ -180,6 +216,7 @@ async function ingestRun(
     failures,
     cpuUsPerFrame: perFrame,
     dbUsPerFrame: perFrame.postgres + perFrame.postgrest,
+    peakRssMib: (await peaks.segment()).get("telemetry-parse") ?? NaN,
   };
 }
 
@@ -189,6 +226,7 @@ interface IngestScenario {
   framesPerRequest: number;
   inFlight: number;
   totalFrames: number;
+  format?: BodyFormat;
 }
 
 // At least 10,000 requests where p99 matters: each run starts with one cold request per device (its
@@ -221,6 +259,16 @@ const ALL_INGEST_SCENARIOS: IngestScenario[] = [
     framesPerRequest: 500,
     inFlight: 8,
     totalFrames: 50_000,
+  },
+  {
+    // The largest body a device may send: 10,000 lines (TELEMETRY_MAX_LINES) in 4.8 MiB of
+    // key:value text, under the 5 MiB TELEMETRY_MAX_BODY_BYTES.
+    name: "25 fields, 10,000 frames/request (4.8 MiB)",
+    makeFrame: realisticFrame,
+    framesPerRequest: 10_000,
+    inFlight: 8,
+    totalFrames: 160_000,
+    format: "kv",
   },
 ];
 
@@ -259,6 +307,7 @@ async function benchIngest(): Promise<void> {
           scenario.framesPerRequest,
           scenario.inFlight,
           scenario.totalFrames,
+          scenario.format ?? "ndjson",
         );
         const entry = runs.get(scenario.name) ?? { naive: [], ours: [] };
         entry[path].push(run);
@@ -279,6 +328,14 @@ async function benchIngest(): Promise<void> {
     );
     figure(name, "p50 ms", "naive", of(naive, (r) => r.p50Ms), of(ours, (r) => r.p50Ms));
     figure(name, "p99 ms", "naive", of(naive, (r) => r.p99Ms), of(ours, (r) => r.p99Ms));
+    // The naive path does not run telemetry-parse: its column is the idle process.
+    figure(
+      name,
+      "telemetry-parse peak RSS MiB",
+      "naive",
+      of(naive, (r) => r.peakRssMib),
+      of(ours, (r) => r.peakRssMib),
+    );
     figure(
       name,
       "DB µs/frame (PG+PostgREST)",
@@ -571,6 +628,11 @@ async function benchSustained(): Promise<void> {
   sustained = { seconds: SUSTAIN_SECONDS, frames, failures, samples, cpuSeconds: used };
 }
 let sustained: unknown = null;
+let requestCpu: unknown = null;
+let streams: { peakRssMib: number } | null = null;
+let exportsRun: { peakRssMib: number } | null = null;
+const STREAMS = Number(options.streams);
+const STREAM_SECONDS = Number(options["stream-seconds"]);
 
 // ---- report ----------------------------------------------------------------------------------
 
@@ -605,16 +667,39 @@ function report(): void {
 }
 
 try {
+  await peaks.segment();
   if (ONLY.has("parse")) benchParse();
   if (ONLY.has("ingest")) await benchIngest();
   if (ONLY.has("flush")) await withScheduledFlushPaused(benchFlush);
   if (ONLY.has("poison")) await withScheduledFlushPaused(benchPoison);
   report();
   if (ONLY.has("sustained") && SUSTAIN_SECONDS > 0) await benchSustained();
-  const rss = ONLY.has("rss") ? functionPeakRss() : {};
+  if (ONLY.has("cpu")) requestCpu = await benchRequestCpu(devices, timeRange, progress);
+  if (ONLY.has("streams")) {
+    await peaks.segment();
+    streams = await benchStreams(devices, STREAMS, STREAM_SECONDS, timeRange, progress);
+    streams.peakRssMib = (await peaks.segment()).get("telemetry-parse") ?? NaN;
+    console.log(`  telemetry-parse peak RSS ${streams.peakRssMib} MiB`);
+  }
+  if (ONLY.has("exports")) {
+    await peaks.segment();
+    exportsRun = await benchExports(owner, devices, timeRange, progress);
+    exportsRun.peakRssMib = (await peaks.segment()).get("telemetry-query") ?? NaN;
+    console.log(`  telemetry-query peak RSS ${exportsRun.peakRssMib} MiB`);
+  }
+  await peaks.observe();
+  const rss = Object.fromEntries(peaks.highest);
   if (ONLY.has("rss")) {
-    console.log("\npeak RSS of each function process (MiB):");
-    for (const [name, mib] of Object.entries(rss)) console.log(`  ${name.padEnd(26)} ${mib}`);
+    console.log(
+      `\npeak RSS (VmHWM) of each function process over this run, MiB (cap ${FUNCTION_RSS_LIMIT_MIB}):`,
+    );
+    for (const [name, mib] of Object.entries(rss)) {
+      console.log(
+        `  ${name.padEnd(26)} ${String(mib).padStart(4)}${
+          mib > FUNCTION_RSS_LIMIT_MIB ? "  OVER" : ""
+        }`,
+      );
+    }
   }
   if (ONLY.has("queries")) {
     progress("queries at 1M and 10M frames (scripts/bench_query.ts)");
@@ -635,7 +720,16 @@ try {
   await Deno.writeTextFile(
     `${PROJECT_ROOT}/.bench/results.json`,
     JSON.stringify(
-      { at: new Date().toISOString(), rounds: ROUNDS, figures, sustained, rss },
+      {
+        at: new Date().toISOString(),
+        rounds: ROUNDS,
+        figures,
+        sustained,
+        rss,
+        requestCpu,
+        streams,
+        exports: exportsRun,
+      },
       null,
       2,
     ),

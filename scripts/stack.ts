@@ -30,6 +30,7 @@ import {
 import { readFunctionEnvFile } from "./stack/env_file.ts";
 import { checkInstalled, REQUIRED_FILES } from "./stack/requirements.ts";
 import { functionEnv, isUp, type Service, services } from "./stack/services.ts";
+import { FUNCTION_RSS_LIMIT_MIB, functionMemory } from "./stack/memory.ts";
 
 async function applyMigrations(): Promise<void> {
   const result = await run(join(BIN_DIR, "supabase"), [
@@ -188,9 +189,15 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
   }
   const all = await services(keys);
   const states = [`postgres: ${(await postgres.isRunning()) ? "running" : "stopped"}`];
+  const memory = await functionMemory();
   for (const service of all) {
     const up = runningPid(service.name) !== null && await isUp(service);
-    states.push(`${service.name}: ${up ? "running" : "stopped"}`);
+    // A function's resident memory now and its peak, against the local edge runtime's cap.
+    const usage = up ? memory.get(service.name.replace(/^function-/, "")) : undefined;
+    const rss = usage
+      ? ` (RSS ${usage.rssMib} MiB, peak ${usage.peakMib} MiB of ${FUNCTION_RSS_LIMIT_MIB})`
+      : "";
+    states.push(`${service.name}: ${up ? "running" : "stopped"}${rss}`);
   }
   console.log(
     [

@@ -15,6 +15,7 @@ import { foreignHolder, foreignStackMessage } from "./stack/owner.ts";
 import { isListening, stopProcess } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
 import { functionEnv } from "./stack/services.ts";
+import { FUNCTION_RSS_LIMIT_MIB, functionPids, PeakTracker, resetPeaks } from "./stack/memory.ts";
 
 interface SuiteResult {
   suite: string;
@@ -137,15 +138,22 @@ const stackUp = stackWasRunning || await check("stack start", deno, stackTask("s
 // The background simulator of scripts/dev.sh would stage frames while the flush tests count
 // what is staged: pause it for the run and start it again at the end.
 const simulatorWasRunning = stackWasRunning && await stopProcess("simulator");
+// Every function process's peak resident set over the suites, read after each (a suite may
+// restart processes); a stack that was already running starts its peaks afresh, so what ran
+// before (a benchmark) is not counted.
+const memory = new PeakTracker();
 if (stackUp) {
+  if (stackWasRunning) await resetPeaks([...functionPids().values()]);
   // The test helpers live in seed.sql, loaded when a stack is created: load the current ones
   // into a stack that was already running.
   if (stackWasRunning) {
     await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "supabase/seed.sql")));
   }
   await proveSuite("pgTAP", "pg_prove", ["--ext", ".sql", "-r", "supabase/tests"]);
+  await memory.observe();
   const scripts = await listFiles("supabase/tests", ".sh");
   if (scripts.length > 0) await proveSuite("flush concurrency", "prove", ["-v", ...scripts]);
+  await memory.observe();
   const keys = await loadKeys();
   const stackEnv = {
     ...functionEnv(keys),
@@ -154,11 +162,33 @@ if (stackUp) {
     SECRET_KEY: keys.secretKey,
   };
   await denoSuite("end-to-end", ["task", "--quiet", "test:integration"], stackEnv);
+  await memory.observe();
   // Kills and restarts parts of the stack, and leaves it whole for the suites after it.
   await denoSuite("faults", ["task", "--quiet", "test:faults"], stackEnv);
+  await memory.observe();
   // The dashboard in headless Chromium, with a bounded simulator run of its own.
   await denoSuite("browser", ["task", "--quiet", "test:browser"]);
+  await memory.observe();
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
+  await memory.observe();
+}
+if (stackUp) {
+  // The CLI's local edge runtime kills a worker past 150 MB with every request in it.
+  console.log(
+    `\n=== function memory (peak RSS of each function process, cap ${FUNCTION_RSS_LIMIT_MIB} MiB)`,
+  );
+  for (const [name, peak] of memory.highest) console.log(`${name.padEnd(24)} ${peak} MiB`);
+  const over = memory.over();
+  for (const [name, peak] of over) {
+    console.log(`FAILED: ${name} reached ${peak} MiB, over ${FUNCTION_RSS_LIMIT_MIB} MiB`);
+  }
+  const read = memory.highest.size > 0;
+  if (!read) console.log("FAILED: no function process's memory could be read");
+  results.push({
+    suite: "function memory",
+    passed: read && over.length === 0 ? 1 : 0,
+    failed: read && over.length === 0 ? 0 : 1,
+  });
 }
 if (!stackWasRunning) await check("stack stop", deno, stackTask("stop"));
 if (simulatorWasRunning) await runStep(deno, ["task", "--quiet", "simulate:start"]);

@@ -12,8 +12,8 @@ export interface BridgeStatsLine {
   acknowledged: number;
   spooled: number;
   dropped: number;
-  bad_packets: number;
-  unknown_messages: number;
+  "bad_packets": number;
+  "unknown_messages": number;
   ignored: number;
   recovered: number;
 }

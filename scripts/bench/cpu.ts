@@ -97,19 +97,7 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot
   return used;
 }
 
-/** Peak resident memory (VmHWM, MiB) of every function process of the stack. */
-export function functionPeakRss(): Record<string, number> {
-  const peaks: Record<string, number> = {};
-  for (const entry of Deno.readDirSync(stackPath("run"))) {
-    if (!entry.name.startsWith("function-")) continue;
-    const pid = Number(Deno.readTextFileSync(stackPath("run", entry.name)).trim());
-    try {
-      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? NaN);
-      peaks[entry.name.slice("function-".length, -".pid".length)] = Math.round(kb / 1024);
-    } catch {
-      // not running
-    }
-  }
-  return peaks;
+/** CPU seconds used so far by one stack process (e.g. `function-telemetry-query`) and its children. */
+export function processCpuSeconds(name: string): number {
+  return treeCpu([pidFile(name)], allStats());
 }

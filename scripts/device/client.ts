@@ -18,6 +18,8 @@ import { type BatchOutcome, type Frame, sendBatch, type SendOptions, systemClock
 import type { Spool } from "./spool.ts";
 
 export type { BatchOutcome, Frame };
+/** A device that streams its frames as they happen (one open request at a time) uses this. */
+export { streamFrames, type StreamOptions, type StreamStats } from "./stream.ts";
 
 export interface DeviceClientOptions extends SendOptions {
   /** Most frames in one request (the API takes up to 10,000). */

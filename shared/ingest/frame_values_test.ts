@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { encodeFrameValues, FRAME_VALUE_COLUMNS } from "./frame_values.ts";
+import { createFrameValuesWriter, encodeFrameValues, FRAME_VALUE_COLUMNS } from "./frame_values.ts";
 import type { TelemetryRow } from "../catalogue/frame_schema.ts";
 
 const at = (column: string) => FRAME_VALUE_COLUMNS.indexOf(column);
@@ -29,4 +29,24 @@ Deno.test("encodeFrameValues quotes text twice, for the composite and for the ar
   assertEquals(literal.startsWith('{"('), true);
   assertEquals(literal.includes('\\"a \\\\\\"b\\\\\\" \\\\\\\\c\\"'), true);
   assertEquals(encodeFrameValues([]), "{}");
+});
+
+Deno.test("the writer's pieces are the literal's UTF-8, whatever the rows' grouping", () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => ({
+    "recorded_at": `2026-11-26T10:00:00.${String(i).padStart(6, "0")}Z`,
+    "raw_data": `roll:${i},note:"é"`,
+  })) as unknown as TelemetryRow[];
+  const writer = createFrameValuesWriter();
+  writer.add(rows.slice(0, 1));
+  writer.add(rows.slice(1, 2000));
+  writer.add(rows.slice(2000));
+  const pieces = writer.finish();
+  assertEquals(writer.count, 3000);
+  assertEquals(pieces.length > 1, true); // more than one piece: the rows were encoded as they came
+  const joined = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) joined.set(piece, (at += piece.length) - piece.length);
+  assertEquals(new TextDecoder().decode(joined), encodeFrameValues(rows));
+  const empty = createFrameValuesWriter();
+  assertEquals(new TextDecoder().decode(empty.finish()[0]), "{}");
 });

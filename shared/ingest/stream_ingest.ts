@@ -12,6 +12,7 @@
  * Chunks are stored one after another: a chunk is stored before the next line is read, so the
  * answer's counts are exactly what is durable.
  */
+import { cpuUsage } from "node:process";
 import { HttpError } from "../platform/http.ts";
 import { createStreamParser, type LineError, type ParseResult } from "./parser.ts";
 import type { TelemetryReject, TelemetryRow } from "./parser.ts";
@@ -46,7 +47,34 @@ export const REAL_STREAM_CLOCK: StreamClock = {
 };
 
 /** Why the request was answered. */
-export type StreamEnd = "end_of_body" | "time_limit" | "line_limit";
+export type StreamEnd = "end_of_body" | "time_limit" | "line_limit" | "cpu_limit";
+
+/**
+ * CPU used by this process so far, in ms (user + system). A request's charge is what the process
+ * used across the request's own steps: from a read of its body until its next wait (parsing,
+ * encoding, storing a chunk). Work between steps, such as the I/O of the socket, is not charged,
+ * so the budget is set below the hosted 2 s.
+ */
+export type CpuClock = () => number;
+
+function getrusageMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
+
+function hasCpuUsage(): boolean {
+  try {
+    return Number.isFinite(getrusageMs());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The process's CPU from getrusage (node:process), in ms. Where a runtime does not offer it, the
+ * wall time of the steps stands in: never less than their CPU, so the budget still holds.
+ */
+export const PROCESS_CPU: CpuClock = hasCpuUsage() ? getrusageMs : () => performance.now();
 
 export interface StreamOptions<T> {
   chunkFrames: number;
@@ -61,6 +89,9 @@ export interface StreamOptions<T> {
   clock: StreamClock;
   /** Errors kept for the answer (all rejects are stored with their chunk). */
   maxErrors: number;
+  /** CPU (ms) the request's steps may use; the request is answered before it passes it. */
+  cpuBudgetMs: number;
+  cpu: CpuClock;
   /** Stores one chunk durably; its answer for the last chunk is returned. */
   store(chunk: StreamChunk): Promise<T>;
 }
@@ -75,6 +106,13 @@ export interface StreamResult<T> {
   ended: StreamEnd;
   /** The store's answer for the last chunk, or null when nothing was stored. */
   last: T | null;
+  /** CPU (ms) charged to the request's steps. */
+  cpuMs: number;
+  /**
+   * The newest recorded_at this request stored (null: none): the device re-sends what came after
+   * it, i.e. every line after the first `lines` it wrote.
+   */
+  resumeAfter: string | null;
 }
 
 /**
@@ -97,7 +135,28 @@ export async function ingestStream<T>(
     lines: 0,
     ended: "end_of_body",
     last: null,
+    cpuMs: 0,
+    resumeAfter: null,
   };
+  // Charged per step: from the end of a wait to the start of the next one.
+  let stepStarted = options.cpu();
+  const chargeStep = () => {
+    const now = options.cpu();
+    result.cpuMs += now - stepStarted;
+    stepStarted = now;
+  };
+  const waitUncharged = async <W>(wait: Promise<W>): Promise<W> => {
+    chargeStep();
+    try {
+      return await wait;
+    } finally {
+      stepStarted = options.cpu();
+    }
+  };
+  // The next step (a read and its parse, then a chunk's store) may cost what the dearest step so
+  // far did: stop reading before it could pass the budget, never in the middle of a store.
+  let dearestStep = 0;
+  let chargedBefore = 0;
   let frames: TelemetryRow[] = [];
   let rejects: TelemetryReject[] = [];
   let pendingSince: number | null = null;
@@ -134,9 +193,15 @@ export async function ingestStream<T>(
         rejects: frames.length < chunkFrames ? rejects : [],
       };
       try {
-        result.last = await options.store(chunk);
+        result.last = await waitUncharged(options.store(chunk));
       } catch (error) {
         throw withProgress(error, result);
+      }
+      for (const frame of chunk.frames) {
+        const at = frame.recorded_at;
+        if (typeof at === "string" && (result.resumeAfter === null || at > result.resumeAfter)) {
+          result.resumeAfter = at;
+        }
       }
       frames = frames.slice(chunk.frames.length);
       if (chunk.rejects.length > 0) rejects = [];
@@ -157,6 +222,13 @@ export async function ingestStream<T>(
         result.ended = "time_limit";
         break;
       }
+      chargeStep();
+      dearestStep = Math.max(dearestStep, result.cpuMs - chargedBefore);
+      chargedBefore = result.cpuMs;
+      if (result.cpuMs + 2 * dearestStep >= options.cpuBudgetMs) {
+        result.ended = "cpu_limit";
+        break;
+      }
       if (pendingSince !== null && now >= pendingSince + chunkMs) {
         await storePending();
         continue;
@@ -164,7 +236,7 @@ export async function ingestStream<T>(
       read ??= reader.read();
       const wakeAt = Math.min(deadline, pendingSince === null ? Infinity : pendingSince + chunkMs);
       const timer = clock.after(wakeAt - now);
-      const next = await Promise.race([read, timer.done.then(() => null)]);
+      const next = await waitUncharged(Promise.race([read, timer.done.then(() => null)]));
       timer.cancel();
       if (next === null) continue;
       read = null;
@@ -182,6 +254,7 @@ export async function ingestStream<T>(
       }
     }
     await storePending();
+    chargeStep();
   } finally {
     // The rest of the body is not read: its lines are not acknowledged.
     if (!finished) reader.cancel().catch(() => {});

@@ -1,4 +1,4 @@
-import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { HttpError } from "../platform/http.ts";
 import { createReceiveClock } from "./receive_clock.ts";
 import {
@@ -65,6 +65,8 @@ function options(
     receiveClock: createReceiveClock(() => RECEIVED_AT.getTime()),
     clock,
     maxErrors: 100,
+    cpuBudgetMs: 1_500,
+    cpu: () => 0,
     store: (chunk) => {
       stored.push({ chunk, at: clock.now() });
       return Promise.resolve(chunk.number);
@@ -101,6 +103,8 @@ Deno.test("ingestStream stores every chunkFrames lines and the rest at the end o
       lines: 5,
       ended: "end_of_body",
       last: 2,
+      cpuMs: 0,
+      resumeAfter: "2026-11-26T11:00:05.000000Z",
     },
   );
 });
@@ -185,4 +189,43 @@ Deno.test("ingestStream tells how much was stored when a later chunk fails", asy
     "Down; 3 frames of this stream were stored before",
     { "stored_frames": 3, "stored_chunks": 1 },
   ]);
+});
+
+Deno.test("ingestStream ends before its CPU budget, after a stored chunk, with where to resume", async () => {
+  const clock = fakeClock();
+  const stored: { chunk: StreamChunk; at: number }[] = [];
+  // Each read of 2 lines costs 10 ms of CPU (charged while parsing); storing costs 5 ms.
+  let cpu = 0;
+  const pieces = Array.from({ length: 20 }, (_, i) => line(2 * i + 1) + line(2 * i + 2));
+  const source = pieces.values();
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = source.next();
+      if (next.done) controller.close();
+      else {
+        cpu += 10;
+        controller.enqueue(new TextEncoder().encode(next.value));
+      }
+    },
+  });
+  const result = await ingestStream(
+    stream,
+    options(clock, stored, {
+      cpuBudgetMs: 60,
+      cpu: () => cpu,
+      store: (chunk) => {
+        cpu += 5;
+        stored.push({ chunk, at: clock.now() });
+        return Promise.resolve(chunk.number);
+      },
+    }),
+  );
+  assertEquals(result.ended, "cpu_limit");
+  assert(result.cpuMs <= 60, `charged ${result.cpuMs} ms`);
+  // Every line read was stored before the answer: the counts are what is durable.
+  const storedFrames = stored.flatMap(({ chunk }) => chunk.frames);
+  assertEquals(result.accepted, storedFrames.length);
+  assertEquals(result.lines, storedFrames.length);
+  assert(result.lines >= 2 && result.lines < 40, `read ${result.lines} lines`);
+  assertEquals(result.resumeAfter, storedFrames.at(-1)?.recorded_at);
 });

@@ -5,7 +5,7 @@
  */
 import { readWithin } from "../platform/body_deadline.ts";
 import { HttpError } from "../platform/http.ts";
-import { createStreamParser, type ParseResult } from "./parser.ts";
+import { createStreamParser, type ParsedFrame, type ParseResult } from "./parser.ts";
 
 /** Content types a device may send; anything else is answered 415. */
 export const TELEMETRY_CONTENT_TYPES = [
@@ -47,10 +47,6 @@ function tooLarge(limits: BodyLimits): HttpError {
     "payload_too_large",
     `Body is larger than ${limits.maxBytes} bytes; split it into several requests`,
   );
-}
-
-function countLines(result: ParseResult): number {
-  return result.frames.length + result.rejects.length;
 }
 
 /**
@@ -97,7 +93,9 @@ export function checkJsonBodyShape(text: string): void {
 }
 
 /**
- * Reads and parses the body.
+ * Reads and parses the body. With `takeFrames`, the valid frames are handed to it as each part
+ * of the body is parsed, and the result's `frames` stays empty: the
+ * caller can encode them and let the rows go while the rest of the body arrives.
  * @throws {HttpError} 413 over the byte or line limit; 408 when the body is too slow; 400 for
  *   application/json that is not an object or array
  */
@@ -106,17 +104,21 @@ export async function readTelemetryBody(
   contentType: string,
   limits: BodyLimits,
   receivedAt: Date,
+  takeFrames?: (frames: ParsedFrame[]) => void,
 ): Promise<ParseResult & { bytes: number }> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > limits.maxBytes) throw tooLarge(limits);
   const parser = createStreamParser({ receivedAt });
   let result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
+  let lines = 0;
   const merge = (part: ParseResult) => {
     if (part.format !== null) result = { ...result, format: part.format };
-    result.frames.push(...part.frames);
+    lines += part.frames.length + part.rejects.length;
+    if (takeFrames) takeFrames(part.frames);
+    else result.frames.push(...part.frames);
     result.errors.push(...part.errors);
     result.rejects.push(...part.rejects);
-    if (countLines(result) > limits.maxLines) {
+    if (lines > limits.maxLines) {
       throw new HttpError(
         413,
         "too_many_lines",

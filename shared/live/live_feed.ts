@@ -29,7 +29,7 @@ export const LIVE_STREAM_MAX_ENTRIES = 1000;
  */
 export const LIVE_STREAM_MAX_FRAMES = 2000;
 /** A request publishes at most its newest frames (a backlog upload is not live). */
-const MAX_FRAMES_PER_REQUEST = 1000;
+export const LIVE_MAX_FRAMES_PER_REQUEST = 1000;
 /** A device that stopped sending loses its stream after this long. */
 export const LIVE_STREAM_TTL_SECONDS = 3600;
 /** One Upstash request carries at most 1 MB: publish in pipelines of about half that. */
@@ -53,10 +53,21 @@ export interface LiveEntry {
   frames: LiveFrame[];
 }
 
-/** Frames a request stored for one device, newest last. */
-export interface PublishedFrames {
-  deviceId: string;
-  frames: readonly Record<string, unknown>[];
+/**
+ * Frames a request stored for one device, newest last: as rows, or already as their stream
+ * entries (liveEntries), which a request waiting for its group holds in a fraction of the
+ * memory of its rows.
+ */
+export type PublishedFrames =
+  | { deviceId: string; frames: readonly Record<string, unknown>[] }
+  | { deviceId: string; entries: readonly EntryFields[] };
+
+/** The stream entries a request publishes: its newest frames, LIVE_ENTRY_MAX_FRAMES an entry. */
+export function liveEntries(
+  deviceId: string,
+  frames: readonly Record<string, unknown>[],
+): EntryFields[] {
+  return chunkFrames(deviceId, frames.slice(-LIVE_MAX_FRAMES_PER_REQUEST));
 }
 
 /** Redis could not be read: the stream tells the client to retry. */
@@ -233,11 +244,13 @@ export function createLiveFeed(
       chars = 0;
       commands = 0;
     };
-    for (const { deviceId, frames } of batches) {
+    for (const batch of batches) {
+      const { deviceId } = batch;
+      const entries = "entries" in batch ? batch.entries : liveEntries(deviceId, batch.frames);
       const key = liveStreamKey(deviceId);
-      const published = frames.slice(-MAX_FRAMES_PER_REQUEST);
-      const framesPerEntry = Math.max(1, Math.min(LIVE_ENTRY_MAX_FRAMES, published.length));
-      for (const entry of chunkFrames(deviceId, published)) {
+      // Frames in a full entry (the first: entries are filled in order), for the MAXLEN below.
+      const framesPerEntry = Math.max(1, entries[0]?.frames.split("\n").length ?? 1);
+      for (const entry of entries) {
         const size = entry.frames.length + entry.flights.length;
         if (chars + size > MAX_PIPELINE_CHARS) await flush();
         // Entries of many frames are capped by frames. "~" trims only whole nodes of 100
@@ -261,7 +274,7 @@ export function createLiveFeed(
       // Exact ("~" drops only whole nodes of 100 entries: a slow stream would keep them all);
       // once per request, so it stays cheap. A one-frame request adds one frame per entry,
       // which MAXLEN alone already bounds to the window at 10 Hz.
-      if (frames.length > 1) {
+      if (entries.length > 1 || (entries[0]?.frames.includes("\n") ?? false)) {
         pipeline.xtrim(key, {
           strategy: "MINID",
           exactness: "=",

@@ -52,6 +52,8 @@ export interface StreamLimits {
   chunkMs: number;
   /** Lines read before the request is answered, whatever the time. */
   maxLines: number;
+  /** CPU (ms) the request's own steps may use before it is answered, whatever the time. */
+  cpuBudgetMs: number;
 }
 
 /** Thrown at cold start when the environment is incomplete; names every bad variable. */
@@ -135,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         chunkFrames: e.TELEMETRY_STREAM_CHUNK_FRAMES,
         chunkMs: e.TELEMETRY_STREAM_CHUNK_MS,
         maxLines: e.TELEMETRY_STREAM_MAX_LINES,
+        cpuBudgetMs: e.TELEMETRY_STREAM_CPU_BUDGET_MS,
       },
     },
   };

@@ -27,7 +27,13 @@ const DEFAULT_LIMITS: Config["limits"] = {
   deviceAuthCacheSeconds: 60,
   queryCacheSeconds: 300,
   healthMaxPendingAgeSeconds: 300,
-  stream: { maxSeconds: 120, chunkFrames: 500, chunkMs: 1_000, maxLines: 10_000 },
+  stream: {
+    maxSeconds: 120,
+    chunkFrames: 500,
+    chunkMs: 1_000,
+    maxLines: 10_000,
+    cpuBudgetMs: 700,
+  },
 };
 
 function configError(env: Record<string, string | undefined>): string {
@@ -130,6 +136,7 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     TELEMETRY_STREAM_CHUNK_FRAMES: "11",
     TELEMETRY_STREAM_CHUNK_MS: "12",
     TELEMETRY_STREAM_MAX_LINES: "13",
+    TELEMETRY_STREAM_CPU_BUDGET_MS: "14",
   });
   assertEquals(config.limits, {
     maxBodyBytes: 1024,
@@ -147,7 +154,7 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     deviceAuthCacheSeconds: 7,
     queryCacheSeconds: 8,
     healthMaxPendingAgeSeconds: 9,
-    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13 },
+    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13, cpuBudgetMs: 14 },
   });
 });
 

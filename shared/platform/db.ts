@@ -93,14 +93,31 @@ export interface RpcTarget {
   serviceKey: string;
 }
 
+/** UTF-8 pieces sent one after another as one body, without joining them into a copy. */
+function streamOf(pieces: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const piece = pieces[next++];
+      if (piece === undefined) controller.close();
+      else controller.enqueue(piece);
+    },
+  });
+}
+
 /**
  * Calls a Postgres function that takes a single unnamed `text` parameter, sending `body` as the
  * raw request body. PostgREST passes such a body through as the argument without parsing it,
  * which is what makes a large group of frames cheap to hand over (supabase-js `rpc` always sends
- * a JSON object of named arguments, which PostgREST parses and Postgres parses again).
+ * a JSON object of named arguments, which PostgREST parses and Postgres parses again). A body
+ * given as UTF-8 pieces is streamed (chunked), so it is never copied whole.
  * @throws {DbError} when the call fails
  */
-export async function callRpcText<T>(target: RpcTarget, name: string, body: string): Promise<T> {
+export async function callRpcText<T>(
+  target: RpcTarget,
+  name: string,
+  body: string | readonly Uint8Array[],
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${target.supabaseUrl}/rest/v1/rpc/${name}`, {
@@ -111,7 +128,7 @@ export async function callRpcText<T>(target: RpcTarget, name: string, body: stri
         "content-type": "text/plain; charset=utf-8",
         accept: "application/json",
       },
-      body,
+      body: typeof body === "string" ? body : streamOf(body),
     });
   } catch (error) {
     throw toDbError(error);

@@ -90,6 +90,12 @@ export const envSchema = z.object({
   // The CPU guard: at the measured ~180 µs per frame (100 Hz, 10 writes/s), 10,000 lines stay
   // under the hosted ~2 s of CPU per request (README, Streaming ingest).
   TELEMETRY_STREAM_MAX_LINES: positiveInt(10_000),
+  // CPU a streaming request's own steps may use before it is ended cleanly (answered with its
+  // counts and resume point), against the hosted 2 s per request, which would kill the isolate
+  // with every request in it. Its steps were 41% of the process's CPU for a lone 100 Hz stream
+  // (976 ms of 2.37 s, bench:stream): 700 ms charged is about 1.7 s in all.
+  // See shared/ingest/stream_ingest.ts.
+  TELEMETRY_STREAM_CPU_BUDGET_MS: z.coerce.number().int().positive().max(2_000).default(700),
 });
 
 export type Env = z.infer<typeof envSchema>;

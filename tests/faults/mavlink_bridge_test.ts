@@ -54,7 +54,7 @@ Deno.test({
     const sender = udpSender(port);
     const sent = new Map<number, Record<string, number | string | boolean>>();
 
-    let first = startBridge(args);
+    const first = startBridge(args);
     await first.ready;
     let second: ReturnType<typeof startBridge> | null = null;
     let killedAtBoot = 0;

@@ -31,7 +31,13 @@ import {
   withBoundary,
 } from "../../../shared/platform/http.ts";
 import type { ParseResult, TelemetryReject, TelemetryRow } from "../../../shared/ingest/parser.ts";
-import { createIngestStore, type IngestAnswer } from "../../../shared/ingest/ingest_store.ts";
+import {
+  createIngestStore,
+  createJobFrames,
+  type IngestAnswer,
+  ingestJob,
+  type JobFrames,
+} from "../../../shared/ingest/ingest_store.ts";
 import { createLiveFeed } from "../../../shared/live/live_feed.ts";
 import {
   createQuotaLimiter,
@@ -43,7 +49,11 @@ import {
   checkTelemetryContentType,
   readTelemetryBody,
 } from "../../../shared/ingest/telemetry_body.ts";
-import { ingestStream, REAL_STREAM_CLOCK } from "../../../shared/ingest/stream_ingest.ts";
+import {
+  ingestStream,
+  PROCESS_CPU,
+  REAL_STREAM_CLOCK,
+} from "../../../shared/ingest/stream_ingest.ts";
 import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
@@ -96,6 +106,22 @@ function maxSecondsParam(url: URL, limits: StreamLimits): number {
   return seconds;
 }
 
+/** A streaming request's own CPU budget: at most the configured one, which is the default. */
+function maxCpuParam(url: URL, limits: StreamLimits): number {
+  const value = url.searchParams.get("max_cpu_ms");
+  if (value === null) return limits.cpuBudgetMs;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < 1 || ms > limits.cpuBudgetMs) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter "max_cpu_ms" must be a whole number from 1 to ${limits.cpuBudgetMs}, got "${value}"`,
+      { parameter: "max_cpu_ms" },
+    );
+  }
+  return ms;
+}
+
 function idempotencyKey(request: Request): string | null {
   const key = request.headers.get("idempotency-key");
   if (key === null) return null;
@@ -113,16 +139,16 @@ function idempotencyKey(request: Request): string | null {
 /** The body fields that do not depend on the database, kept as the request's answer. */
 function summarise(
   parsed: ParseResult,
-  rows: readonly TelemetryRow[],
+  frames: JobFrames,
   stored: boolean,
   timestamp: string,
 ) {
-  const single = parsed.frames.length + parsed.rejects.length === 1;
+  const single = frames.count + parsed.rejects.length === 1;
   return {
     single,
-    parsed_data: single ? rows[0] ?? null : null,
+    parsed_data: single ? frames.first : null,
     stored,
-    accepted: parsed.frames.length,
+    accepted: frames.count,
     rejected: parsed.rejects.length,
     errors: parsed.errors.slice(0, MAX_ERRORS_SHOWN),
     timestamp,
@@ -247,6 +273,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     device: Device,
     receivedAt: Date,
     maxSeconds: number,
+    cpuBudgetMs: number,
     context: { log: Record<string, unknown> },
   ): Promise<Response> {
     const limits = deps.config.limits.stream;
@@ -263,6 +290,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       receiveClock,
       clock: REAL_STREAM_CLOCK,
       maxErrors: MAX_ERRORS_SHOWN,
+      cpuBudgetMs,
+      cpu: PROCESS_CPU,
       store: (chunk) => {
         // The device's frame and byte quotas hold mid-stream too: over them, the stream ends
         // with a 429 that says how much was stored before.
@@ -270,15 +299,17 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
           frames: chunk.frames.length,
           bytes: lineBytes(chunk.frames, chunk.rejects),
         });
-        const job = {
+        const frames = createJobFrames(receiveClock);
+        frames.addRows(chunk.frames);
+        const job = ingestJob({
           deviceId: device.id,
           ownerId: device.ownerId,
           keyHash: device.keyHash,
-          frames: chunk.frames,
+          frames,
           rejects: chunk.rejects,
           idempotencyKey: `${streamKey}:${chunk.number}`,
           summary: { chunk: chunk.number, accepted: chunk.frames.length },
-        };
+        });
         return withRetry(() => ingest.store(job), { maxRetries: deps.config.limits.maxRetries })
           .catch((error: unknown) => storeFailure(error, device));
       },
@@ -286,6 +317,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     context.log.frames = result.accepted;
     context.log.rejected = result.rejected;
     context.log.stream_end = result.ended;
+    context.log.cpu_ms = Math.round(result.cpuMs);
     if (result.lines === 0) throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
     const summary: Summary = {
       single: false,
@@ -302,6 +334,9 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       lines: result.lines,
       ended: result.ended,
       "duration_ms": REAL_STREAM_CLOCK.now() - started,
+      "cpu_ms": Math.round(result.cpuMs),
+      // Where the device resumes: the newest recorded_at stored, i.e. after its first `lines`.
+      "resume_after": result.resumeAfter,
     };
     return respond(summary, result.last?.result ?? null, false, { stream });
   }
@@ -335,6 +370,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     const clientKey = idempotencyKey(request);
     if (streamParam(url)) {
       const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
+      const cpuBudgetMs = maxCpuParam(url, deps.config.limits.stream);
       if (!store) {
         throw new HttpError(400, "invalid_parameter", `Parameter "store=false" cannot stream`, {
           parameter: "store",
@@ -349,46 +385,48 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
           { header: "Idempotency-Key" },
         );
       }
-      return await streamRequest(request, device, receivedAt, maxSeconds, context);
+      return await streamRequest(request, device, receivedAt, maxSeconds, cpuBudgetMs, context);
     }
-    const parsed = await readTelemetryBody(request, contentType, {
-      maxBytes: deps.config.limits.maxBodyBytes,
-      maxLines: deps.config.limits.maxLines,
-      timeoutMs: deps.config.limits.bodyTimeoutMs,
-    }, receivedAt);
-    context.log.frames = parsed.frames.length;
+    // Frames are encoded as the body is parsed and their rows let go (shared/ingest/ingest_store.ts
+    // JobFrames): a large body is held as its literal's bytes, not as row objects.
+    const frames = createJobFrames(receiveClock);
+    const parsed = await readTelemetryBody(
+      request,
+      contentType,
+      {
+        maxBytes: deps.config.limits.maxBodyBytes,
+        maxLines: deps.config.limits.maxLines,
+        timeoutMs: deps.config.limits.bodyTimeoutMs,
+      },
+      receivedAt,
+      (part) => frames.add(part),
+    );
+    context.log.frames = frames.count;
     context.log.rejected = parsed.rejects.length;
-    if (parsed.frames.length === 0 && parsed.rejects.length === 0) {
+    if (frames.count + parsed.rejects.length === 0) {
       throw new HttpError(400, "no_frames", "Body holds no telemetry frames");
     }
     // Rejected lines count as frames too: they cost parsing and are kept in telemetry_rejects.
     // `store=false` counts as well, since it costs the same parsing.
     rateLimiter.admit(device.id, receivedAt, {
-      frames: parsed.frames.length + parsed.rejects.length,
+      // The rows went to the job as they were parsed (parsed.frames is empty): count those.
+      frames: frames.count + parsed.rejects.length,
       bytes: parsed.bytes,
     });
 
-    // Frames without a device timestamp get receive times no other request shares.
-    const untimestamped = parsed.frames.filter((frame) => !frame.timestamped).length;
-    const receiveTimes = receiveClock.take(untimestamped);
-    let next = 0;
-    const rows = parsed.frames.map((frame): TelemetryRow =>
-      frame.timestamped ? frame.row : { ...frame.row, recorded_at: receiveTimes[next++] ?? "" }
-    );
-
-    const summary = summarise(parsed, rows, store, receivedAt.toISOString());
+    const summary = summarise(parsed, frames, store, receivedAt.toISOString());
     if (!store) return respond(summary, null, false);
 
     // The function's own key makes its retries below safe when the client sent none.
-    const job = {
+    const job = ingestJob({
       deviceId: device.id,
       ownerId: device.ownerId,
       keyHash: device.keyHash,
-      frames: rows,
+      frames,
       rejects: parsed.rejects,
       idempotencyKey: clientKey ?? `auto:${crypto.randomUUID()}`,
       summary,
-    };
+    });
     const answer = await withRetry(() => ingest.store(job), {
       maxRetries: deps.config.limits.maxRetries,
     }).catch((error: unknown) => storeFailure(error, device));
