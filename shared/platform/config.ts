@@ -2,6 +2,7 @@
  * Typed configuration, parsed once per isolate from the environment. Code reads Config, never
  * Deno.env, so tests pass a plain record.
  */
+import type { AdmissionBudget } from "./admission.ts";
 import type { Jwk } from "./env_schema.ts";
 import { envSchema } from "./env_schema.ts";
 
@@ -28,6 +29,8 @@ export interface Config {
     queryCacheSeconds: number;
     healthMaxPendingAgeSeconds: number;
     stream: StreamLimits;
+    /** Bodies in flight per isolate (admission control). */
+    inFlight: AdmissionBudget;
   };
 }
 
@@ -41,6 +44,8 @@ export interface StreamLimits {
   chunkMs: number;
   /** Lines read before the request is answered, whatever the time. */
   maxLines: number;
+  /** Body bytes read before the request is answered, blank lines included. */
+  maxBytes: number;
 }
 
 /** Thrown at cold start when the environment is incomplete; names every bad variable. */
@@ -115,6 +120,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         chunkFrames: e.TELEMETRY_STREAM_CHUNK_FRAMES,
         chunkMs: e.TELEMETRY_STREAM_CHUNK_MS,
         maxLines: e.TELEMETRY_STREAM_MAX_LINES,
+        maxBytes: e.TELEMETRY_STREAM_MAX_BYTES,
+      },
+      inFlight: {
+        maxBytes: e.TELEMETRY_INFLIGHT_MAX_BYTES,
+        maxFrames: e.TELEMETRY_INFLIGHT_MAX_FRAMES,
+        retryAfterSeconds: e.TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS,
       },
     },
   };

@@ -20,7 +20,14 @@ const DEFAULT_LIMITS: Config["limits"] = {
   deviceAuthCacheSeconds: 60,
   queryCacheSeconds: 300,
   healthMaxPendingAgeSeconds: 300,
-  stream: { maxSeconds: 120, chunkFrames: 500, chunkMs: 1_000, maxLines: 10_000 },
+  stream: {
+    maxSeconds: 120,
+    chunkFrames: 500,
+    chunkMs: 1_000,
+    maxLines: 10_000,
+    maxBytes: 16 * 1024 * 1024,
+  },
+  inFlight: { maxBytes: 12 * 1024 * 1024, maxFrames: 20_000, retryAfterSeconds: 1 },
 };
 
 function configError(env: Record<string, string | undefined>): string {
@@ -96,6 +103,10 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     TELEMETRY_STREAM_CHUNK_FRAMES: "11",
     TELEMETRY_STREAM_CHUNK_MS: "12",
     TELEMETRY_STREAM_MAX_LINES: "13",
+    TELEMETRY_STREAM_MAX_BYTES: "14",
+    TELEMETRY_INFLIGHT_MAX_BYTES: "15",
+    TELEMETRY_INFLIGHT_MAX_FRAMES: "16",
+    TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS: "17",
   });
   assertEquals(config.limits, {
     maxBodyBytes: 1024,
@@ -106,7 +117,8 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     deviceAuthCacheSeconds: 7,
     queryCacheSeconds: 8,
     healthMaxPendingAgeSeconds: 9,
-    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13 },
+    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13, maxBytes: 14 },
+    inFlight: { maxBytes: 15, maxFrames: 16, retryAfterSeconds: 17 },
   });
 });
 

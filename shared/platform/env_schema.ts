@@ -59,6 +59,11 @@ export const envSchema = z.object({
   // A slow (trickled) body is cut off after this; see shared/platform/body_deadline.ts.
   TELEMETRY_BODY_TIMEOUT_MS: positiveInt(10_000),
   TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
+  // Admission control (shared/platform/admission.ts): what one isolate holds at once over all
+  // its requests, measured to keep a function's peak RSS under the 150 MB of the CLI's edge runtime.
+  TELEMETRY_INFLIGHT_MAX_BYTES: positiveInt(12 * 1024 * 1024),
+  TELEMETRY_INFLIGHT_MAX_FRAMES: positiveInt(20_000),
+  TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS: positiveInt(1),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
   TELEMETRY_MAX_RETRIES: positiveInt(3),
   DEVICE_AUTH_CACHE_SECONDS: positiveInt(60),
@@ -72,6 +77,8 @@ export const envSchema = z.object({
   // The CPU guard: at the measured ~180 µs per frame (100 Hz, 10 writes/s), 10,000 lines stay
   // under the hosted ~2 s of CPU per request (README, Streaming ingest).
   TELEMETRY_STREAM_MAX_LINES: positiveInt(10_000),
+  // Bytes a streaming request reads at most: blank or rejected lines cost bytes too.
+  TELEMETRY_STREAM_MAX_BYTES: positiveInt(16 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;
