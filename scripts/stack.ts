@@ -89,8 +89,40 @@ async function tail(file: string): Promise<string> {
   }
 }
 
+/** The background process that restarts a function process that died (stack/supervisor.ts). */
+const SUPERVISOR = "supervisor";
+
+async function startSupervisor(started: string[]): Promise<void> {
+  if (runningPid(SUPERVISOR) !== null) return;
+  await spawnDetached(SUPERVISOR, [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--config",
+    join(PROJECT_ROOT, "deno.json"),
+    "--allow-run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    "--allow-sys",
+    join(PROJECT_ROOT, "scripts", "stack", "supervisor.ts"),
+  ]);
+  started.push(SUPERVISOR);
+}
+
+/** Restarts per function since the supervisor started, from .stack/restarts.json. */
+async function restartCounts(): Promise<Record<string, number>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(STACK_DIR, "restarts.json")));
+  } catch {
+    return {};
+  }
+}
+
 async function isFullyRunning(all: Service[]): Promise<boolean> {
   if (!(await postgres.isRunning())) return false;
+  if (runningPid(SUPERVISOR) === null) return false;
   for (const service of all) {
     if (runningPid(service.name) === null || !(await isUp(service))) return false;
   }
@@ -112,6 +144,7 @@ async function start(): Promise<void> {
   try {
     await startDatabase(started);
     for (const service of all) await startService(service, started);
+    await startSupervisor(started);
   } catch (error) {
     console.error("Start failed; stopping what this start had started.");
     for (const name of started.reverse()) {
@@ -137,6 +170,8 @@ async function stop(): Promise<void> {
   }
   // The drone simulator (scripts/simulate_start.ts) and the gateway first, so nothing new
   // arrives; Redis and the database last.
+  // The supervisor first of all, or it would start again the functions being stopped.
+  if (await stopProcess(SUPERVISOR)) stopped.push(SUPERVISOR);
   if (await stopProcess("simulator")) stopped.push("simulator");
   const order = (name: string) =>
     name === "gateway" ? 0 : name.startsWith("function-") ? 1 : name === "postgrest" ? 2 : 3;
@@ -168,10 +203,16 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
   }
   const all = await services(keys);
   const states = [`postgres: ${(await postgres.isRunning()) ? "running" : "stopped"}`];
+  const restarts = await restartCounts();
   for (const service of all) {
     const up = runningPid(service.name) !== null && await isUp(service);
-    states.push(`${service.name}: ${up ? "running" : "stopped"}`);
+    const isFunction = service.name.startsWith("function-");
+    states.push(
+      `${service.name}: ${up ? "running" : "stopped"}` +
+        (isFunction ? `, restarts: ${restarts[service.name] ?? 0}` : ""),
+    );
   }
+  states.push(`${SUPERVISOR}: ${runningPid(SUPERVISOR) !== null ? "running" : "stopped"}`);
   console.log(
     [
       `         API URL: ${GATEWAY_URL}`,

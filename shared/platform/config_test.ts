@@ -27,7 +27,7 @@ const DEFAULT_LIMITS: Config["limits"] = {
     maxLines: 10_000,
     maxBytes: 16 * 1024 * 1024,
   },
-  inFlight: { maxBytes: 12 * 1024 * 1024, maxFrames: 20_000, retryAfterSeconds: 1 },
+  inFlight: { maxBytes: 8 * 1024 * 1024, maxFrames: 12_000, retryAfterSeconds: 1 },
 };
 
 function configError(env: Record<string, string | undefined>): string {

@@ -61,8 +61,8 @@ export const envSchema = z.object({
   TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
   // Admission control (shared/platform/admission.ts): what one isolate holds at once over all
   // its requests, measured to keep a function's peak RSS under the 150 MB of the CLI's edge runtime.
-  TELEMETRY_INFLIGHT_MAX_BYTES: positiveInt(12 * 1024 * 1024),
-  TELEMETRY_INFLIGHT_MAX_FRAMES: positiveInt(20_000),
+  TELEMETRY_INFLIGHT_MAX_BYTES: positiveInt(8 * 1024 * 1024),
+  TELEMETRY_INFLIGHT_MAX_FRAMES: positiveInt(12_000),
   TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS: positiveInt(1),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
   TELEMETRY_MAX_RETRIES: positiveInt(3),
