@@ -20,7 +20,7 @@ function body(request: number, base: number): { text: string; lines: number } {
   let bytes = 0;
   for (let i = 0; i < MAX_LINES; i++) {
     const at = new Date(base + (request * MAX_LINES + i) * 10).toISOString();
-    const frame = { ...realisticFrame(i, at), flight_id: `admission-${request}` };
+    const frame = { ...realisticFrame(i, at), "flight_id": `admission-${request}` };
     const line = Object.entries(frame).map(([key, value]) => `${key}:${value}`).join(",") + "\n";
     if (bytes + line.length > MAX_BODY_BYTES) break;
     lines.push(line);
@@ -48,7 +48,6 @@ Deno.test("telemetry-parse admits what fits of 64 concurrent 5 MiB bodies and re
   assert(bodies.every(({ text }) => new TextEncoder().encode(text).length <= MAX_BODY_BYTES));
   await resetPeakRss("telemetry-parse");
 
-  const t0 = performance.now();
   const answers = await Promise.all(bodies.map(async ({ text }) => {
     // Sent as a device on a slow link would: Content-Length declared, bytes streamed; a device
     // told 503 before its upload ends stops sending (the 503 comes before the body is read).
@@ -73,12 +72,15 @@ Deno.test("telemetry-parse admits what fits of 64 concurrent 5 MiB bodies and re
     );
     const answer = await response.json();
     if (response.status !== 200) upload.abort();
-    const ms = Math.round(performance.now() - t0);
-    return { status: response.status, retryAfter: response.headers.get("retry-after"), answer, ms };
+    return { status: response.status, retryAfter: response.headers.get("retry-after"), answer };
   }));
-  console.log(answers.map(({ status, ms }) => `${status}@${ms}`).join(" "));
-  console.log(`telemetry-parse peak RSS ${await functionPeakRssMb("telemetry-parse")} MB`);
   const peakMb = await functionPeakRssMb("telemetry-parse");
+  const tally = new Map<number, number>();
+  for (const { status } of answers) tally.set(status, (tally.get(status) ?? 0) + 1);
+  // deno-lint-ignore no-console -- the figures the issue asks for, in the test log
+  console.log(
+    `answers ${JSON.stringify(Object.fromEntries(tally))}; telemetry-parse peak RSS ${peakMb} MB`,
+  );
 
   const admitted: number[] = [];
   const refused: number[] = [];
@@ -91,9 +93,6 @@ Deno.test("telemetry-parse admits what fits of 64 concurrent 5 MiB bodies and re
       refused.push(request);
     }
   });
-  console.log(
-    `admitted ${admitted.length}, refused ${refused.length}; telemetry-parse peak RSS ${peakMb} MB`,
-  );
   assert(admitted.length > 0, "no request was admitted");
 
   await flushAll(device.id);
