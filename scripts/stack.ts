@@ -102,8 +102,40 @@ async function readFrom(file: string, offset: number): Promise<string> {
   }
 }
 
+/** The background process that restarts a function process that died (stack/supervisor.ts). */
+const SUPERVISOR = "supervisor";
+
+async function startSupervisor(started: string[]): Promise<void> {
+  if (runningPid(SUPERVISOR) !== null) return;
+  await spawnDetached(SUPERVISOR, [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--config",
+    join(PROJECT_ROOT, "deno.json"),
+    "--allow-run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    "--allow-sys",
+    join(PROJECT_ROOT, "scripts", "stack", "supervisor.ts"),
+  ]);
+  started.push(SUPERVISOR);
+}
+
+/** Restarts per function since the supervisor started, from .stack/restarts.json. */
+async function restartCounts(): Promise<Record<string, number>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(STACK_DIR, "restarts.json")));
+  } catch {
+    return {};
+  }
+}
+
 async function isFullyRunning(all: Service[]): Promise<boolean> {
   if (!(await postgres.isRunning())) return false;
+  if (runningPid(SUPERVISOR) === null) return false;
   for (const service of all) {
     if (runningPid(service.name) === null || !(await isUp(service))) return false;
   }
@@ -133,6 +165,7 @@ async function start(): Promise<void> {
   try {
     await startDatabase(started);
     for (const service of all) await startService(service, started);
+    await startSupervisor(started);
   } catch (error) {
     console.error("Start failed; stopping what this start had started.");
     for (const name of started.reverse()) {
@@ -158,6 +191,8 @@ async function stop(): Promise<void> {
   }
   // The drone simulator (scripts/simulate_start.ts) and the gateway first, so nothing new
   // arrives; Redis and the database last.
+  // The supervisor first of all, or it would start again the functions being stopped.
+  if (await stopProcess(SUPERVISOR)) stopped.push(SUPERVISOR);
   if (await stopProcess("simulator")) stopped.push("simulator");
   const order = (name: string) =>
     name === "gateway" ? 0 : name.startsWith("function-") ? 1 : name === "postgrest" ? 2 : 3;
@@ -190,15 +225,21 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
   const all = await services(keys);
   const states = [`postgres: ${(await postgres.isRunning()) ? "running" : "stopped"}`];
   const memory = await functionMemory();
+  const restarts = await restartCounts();
   for (const service of all) {
     const up = runningPid(service.name) !== null && await isUp(service);
+    const isFunction = service.name.startsWith("function-");
     // A function's resident memory now and its peak, against the local edge runtime's cap.
     const usage = up ? memory.get(service.name.replace(/^function-/, "")) : undefined;
     const rss = usage
       ? ` (RSS ${usage.rssMib} MiB, peak ${usage.peakMib} MiB of ${FUNCTION_RSS_LIMIT_MIB})`
       : "";
-    states.push(`${service.name}: ${up ? "running" : "stopped"}${rss}`);
+    states.push(
+      `${service.name}: ${up ? "running" : "stopped"}${rss}` +
+        (isFunction ? `, restarts: ${restarts[service.name] ?? 0}` : ""),
+    );
   }
+  states.push(`${SUPERVISOR}: ${runningPid(SUPERVISOR) !== null ? "running" : "stopped"}`);
   console.log(
     [
       `         API URL: ${GATEWAY_URL}`,

@@ -18,6 +18,8 @@ export interface ArraySplit {
   readonly elements: readonly Span[];
   /** Why the split stopped early (unterminated array, text after it), if it did. */
   readonly problem?: string;
+  /** True when the array has more elements than the split was allowed to find. */
+  readonly tooMany?: boolean;
 }
 
 const WHITESPACE = new Set([" ", "\t", "\n", "\r"]);
@@ -80,12 +82,17 @@ function trimmedSpan(text: string, start: number, end: number): Span {
  * malformed elements. A trailing comma before `]` is tolerated.
  *
  * @param text Text whose first non-whitespace character is `[`.
+ * @param maxElements Stop at the element after this many, with `tooMany` (so a hostile array of
+ *   millions of tiny elements costs a bounded scan, not millions of spans).
  */
-export function splitJsonArray(text: string): ArraySplit {
+export function splitJsonArray(text: string, maxElements = Infinity): ArraySplit {
   const elements: Span[] = [];
   let i = skipWhitespace(text, 0) + 1;
   for (;;) {
     i = skipWhitespace(text, i);
+    if (elements.length >= maxElements && i < text.length && text.charAt(i) !== "]") {
+      return { elements, tooMany: true };
+    }
     if (i >= text.length) return { elements, problem: "JSON array is not terminated by ]" };
     if (text.charAt(i) === "]") break;
     const end = scanValue(text, i);

@@ -34,6 +34,24 @@ Deno.test("splitJsonArray finds each top-level element", async (t) => {
   }
 });
 
+Deno.test("splitJsonArray stops at the element after maxElements", async (t) => {
+  const cases: ReadonlyArray<readonly [string, number, number, boolean]> = [
+    ["[1,2,3]", 3, 3, false],
+    ["[1,2,3,]", 3, 3, false],
+    ["[1,2,3 ]", 3, 3, false],
+    ["[1,2,3,4]", 3, 3, true],
+    ["[1,2,3,,]", 3, 3, true],
+    ["[]", 0, 0, false],
+    ["[1]", 0, 0, true],
+  ];
+  for (const [text, max, found, tooMany] of cases) {
+    await t.step(`${text} with at most ${max}`, () => {
+      const split = splitJsonArray(text, max);
+      assertEquals([split.elements.length, split.tooMany === true], [found, tooMany]);
+    });
+  }
+});
+
 Deno.test("isCompleteJsonLine is true only for one balanced value", async (t) => {
   const cases: ReadonlyArray<readonly [string, boolean]> = [
     ['{"a":1}', true],

@@ -54,6 +54,20 @@ export interface ParseOptions {
    * one); defaults to `receivedAt` in microseconds. Frame `i` gets base + i.
    */
   readonly receiveBaseMicros?: bigint;
+  /**
+   * The most lines (frames plus rejects; array elements of a JSON document) a body may hold:
+   * the parser throws {@link TooManyLinesError} at the line after it, while it parses, so an
+   * over-long body never turns whole into frames or reject objects. Unset: no cap.
+   */
+  readonly maxLines?: number;
+}
+
+/** A body has more lines (or JSON array elements) than {@link ParseOptions.maxLines}. */
+export class TooManyLinesError extends RangeError {
+  override readonly name = "TooManyLinesError";
+  constructor(readonly maxLines: number) {
+    super(`Body has more than ${maxLines} lines`);
+  }
 }
 
 /** Options for parsing one line on its own. */
@@ -266,7 +280,8 @@ function add(result: ParseResult, outcome: LineResult | null): void {
  * as the line). Malformed elements are rejected one by one; the others are kept.
  *
  * @param text The body, starting (after whitespace) with `{` or `[`.
- * @param options Receive time.
+ * @param options Receive time and line cap.
+ * @throws {TooManyLinesError} for an array with more elements than `options.maxLines`
  */
 export function parseJsonDocument(text: string, options: ParseOptions): ParseResult {
   const result = emptyResult("json");
@@ -275,7 +290,10 @@ export function parseJsonDocument(text: string, options: ParseOptions): ParseRes
     add(result, parseJsonFrame(body, 1, 0, "json", options));
     return result;
   }
-  const split = splitJsonArray(body);
+  const maxLines = options.maxLines ?? Infinity;
+  const split = splitJsonArray(body, maxLines);
+  // Refused before any element is parsed: the spans are all this cost.
+  if (split.tooMany) throw new TooManyLinesError(maxLines);
   split.elements.forEach((span, index) => {
     const raw = body.slice(span.start, span.end);
     if (raw === "") {
@@ -304,7 +322,8 @@ export interface StreamParser {
  * A body holding a single one-line JSON object is labelled `data_source: "json"`, so its first
  * NDJSON line is held back until a second non-blank line shows the body is NDJSON.
  *
- * @param options Receive time.
+ * @param options Receive time and line cap.
+ * @throws {TooManyLinesError} from push or end, at the line after `options.maxLines`
  */
 export function createStreamParser(options: ParseOptions): StreamParser {
   let format: BodyFormat | null = null;
@@ -314,6 +333,14 @@ export function createStreamParser(options: ParseOptions): StreamParser {
   let jsonLines = 0;
   let heldLine: { readonly text: string; readonly number: number } | undefined;
   const docChunks: string[] = [];
+  const maxLines = options.maxLines ?? Infinity;
+  let lines = 0;
+  // Every parsed line passes here, so the cap holds inside one pushed chunk too.
+  const addCounted = (result: ParseResult, outcome: LineResult | null): void => {
+    if (outcome === null) return;
+    if (++lines > maxLines) throw new TooManyLinesError(maxLines);
+    add(result, outcome);
+  };
   // Built once, not per line.
   const kvOptions: LineOptions = { ...options, format: "kv" };
   const ndjsonOptions: LineOptions = { ...options, format: "ndjson" };
@@ -322,7 +349,10 @@ export function createStreamParser(options: ParseOptions): StreamParser {
     if (heldLine === undefined) return;
     const held = heldLine;
     heldLine = undefined;
-    add(result, parseLine(held.text, held.number, { ...options, format: "ndjson", dataSource }));
+    addCounted(
+      result,
+      parseLine(held.text, held.number, { ...options, format: "ndjson", dataSource }),
+    );
   };
 
   const completeLine = (result: ParseResult): void => {
@@ -336,13 +366,13 @@ export function createStreamParser(options: ParseOptions): StreamParser {
         return;
       }
     }
-    if (format === "kv") add(result, parseLine(text, lineNumber, kvOptions));
+    if (format === "kv") addCounted(result, parseLine(text, lineNumber, kvOptions));
     if (format !== "ndjson" || text.trim() === "") return;
     jsonLines++;
     if (jsonLines === 1) heldLine = { text, number: lineNumber };
     else {
       parseHeld(result, "ndjson");
-      add(result, parseLine(text, lineNumber, ndjsonOptions));
+      addCounted(result, parseLine(text, lineNumber, ndjsonOptions));
     }
   };
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { type CatalogueField, FIELDS } from "../catalogue/catalogue.ts";
 import {
   createStreamParser,
@@ -9,6 +9,7 @@ import {
   PARSER_VERSION,
   type ParseResult,
   parseTelemetry,
+  TooManyLinesError,
 } from "./parser.ts";
 import { frameRowSchema, MAX_EXTRA_KEYS, MAX_LINE_LENGTH } from "../catalogue/frame_schema.ts";
 
@@ -822,4 +823,40 @@ Deno.test("parseTelemetry counts receive times from receiveBaseMicros when given
     "2024-05-01T11:58:20.000000Z",
     at(2502),
   ]);
+});
+
+Deno.test("createStreamParser throws TooManyLinesError at the line after maxLines", async (t) => {
+  const options = { ...AT, maxLines: 3 };
+  await t.step("key:value lines in one chunk, rejects counted", () => {
+    const parser = createStreamParser(options);
+    const error = assertThrows(
+      () => parser.push("roll:1\nnope\nroll:3\nroll:4\n"),
+      TooManyLinesError,
+    );
+    assertEquals(error.maxLines, 3);
+  });
+  await t.step("not for blank lines, nor at exactly maxLines", () => {
+    const parser = createStreamParser(options);
+    const first = parser.push("roll:1\n\n\nroll:2\n\n");
+    assertEquals(first.frames.length + parser.end().frames.length, 2);
+    const full = createStreamParser(options);
+    assertEquals(full.push("roll:1\nroll:2\nroll:3\n").frames.length, 3);
+  });
+  await t.step("NDJSON lines, the held first line included", () => {
+    const parser = createStreamParser(options);
+    parser.push('{"roll":1}\n{"roll":2}\n{"roll":3}\n');
+    assertThrows(() => parser.push('{"roll":4}\n'), TooManyLinesError);
+  });
+  await t.step("a JSON array, before any element is parsed", () => {
+    const parser = createStreamParser(options);
+    parser.push("[1,1,1,");
+    parser.push("1]");
+    assertThrows(() => parser.end(), TooManyLinesError);
+  });
+});
+
+Deno.test("parseJsonDocument refuses an array over maxLines before parsing its elements", () => {
+  const text = `[${"1,".repeat(1_000_000)}1]`;
+  assertThrows(() => parseJsonDocument(text, { ...AT, maxLines: 10_000 }), TooManyLinesError);
+  assertEquals(parseJsonDocument("[1,2]", { ...AT, maxLines: 2 }).rejects.length, 2);
 });

@@ -47,7 +47,12 @@ export const REAL_STREAM_CLOCK: StreamClock = {
 };
 
 /** Why the request was answered. */
-export type StreamEnd = "end_of_body" | "time_limit" | "line_limit" | "cpu_limit";
+export type StreamEnd =
+  | "end_of_body"
+  | "time_limit"
+  | "line_limit"
+  | "cpu_limit"
+  | "byte_limit";
 
 /**
  * CPU used by this process so far, in ms (user + system). A request's charge is what the process
@@ -80,6 +85,13 @@ export interface StreamOptions<T> {
   chunkFrames: number;
   chunkMs: number;
   maxLines: number;
+  /**
+   * Body bytes read at most, blank lines included: the read that would pass it is not parsed,
+   * and the stream ends as at the line cap.
+   */
+  maxBytes: number;
+  /** Told how many parsed lines wait to be stored, after each read and each stored chunk. */
+  onPending?(lines: number): void;
   /** When the request must be answered (the clock's milliseconds). */
   deadline: number;
   /** When the request arrived: the parser's bound for future timestamps. */
@@ -103,6 +115,8 @@ export interface StreamResult<T> {
   chunks: number;
   /** Non-blank lines read (accepted + rejected). */
   lines: number;
+  /** Body bytes read (and parsed). */
+  bytes: number;
   ended: StreamEnd;
   /** The store's answer for the last chunk, or null when nothing was stored. */
   last: T | null;
@@ -133,6 +147,7 @@ export async function ingestStream<T>(
     errors: [],
     chunks: 0,
     lines: 0,
+    bytes: 0,
     ended: "end_of_body",
     last: null,
     cpuMs: 0,
@@ -210,6 +225,7 @@ export async function ingestStream<T>(
       result.rejected += chunk.rejects.length;
     }
     pendingSince = null;
+    options.onPending?.(0);
   };
 
   const reader = body.getReader();
@@ -246,7 +262,17 @@ export async function ingestStream<T>(
         take(parser.end());
         break;
       }
+      if (result.bytes + next.value.length > options.maxBytes) {
+        result.ended = "byte_limit";
+        break;
+      }
+      result.bytes += next.value.length;
       take(parser.push(decoder.decode(next.value, { stream: true })));
+      try {
+        options.onPending?.(frames.length + rejects.length);
+      } catch (error) {
+        throw withProgress(error, result);
+      }
       if (frames.length + rejects.length >= chunkFrames) await storePending();
       if (result.lines >= options.maxLines) {
         result.ended = "line_limit";

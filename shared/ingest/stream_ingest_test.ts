@@ -60,6 +60,7 @@ function options(
     chunkFrames: 3,
     chunkMs: 500,
     maxLines: 1000,
+    maxBytes: 1_000_000,
     deadline: 10_000,
     receivedAt: RECEIVED_AT,
     receiveClock: createReceiveClock(() => RECEIVED_AT.getTime()),
@@ -99,6 +100,7 @@ Deno.test("ingestStream stores every chunkFrames lines and the rest at the end o
       accepted: 4,
       rejected: 1,
       errors: [4],
+      bytes: 4 * line(1).length + "roll:999\n".length,
       chunks: 3,
       lines: 5,
       ended: "end_of_body",
@@ -150,6 +152,42 @@ Deno.test("ingestStream answers after maxLines lines without reading the rest", 
     2,
     true,
   ]);
+});
+
+Deno.test("ingestStream ends at maxBytes, blank lines counted, without parsing the read past it", async () => {
+  const clock = fakeClock();
+  const stored: { chunk: StreamChunk; at: number }[] = [];
+  const blanks = "\n".repeat(100);
+  const { stream, state } = body([line(1), blanks, blanks, line(2)], false);
+  const maxBytes = line(1).length + 150;
+  const result = await ingestStream(stream, options(clock, stored, { maxBytes }));
+  assertEquals([result.ended, result.lines, result.accepted, result.bytes, state.cancelled], [
+    "byte_limit",
+    1,
+    1,
+    line(1).length + 100,
+    true,
+  ]);
+});
+
+Deno.test("ingestStream tells onPending what waits to be stored, and a refusal keeps the progress", async () => {
+  const clock = fakeClock();
+  const stored: { chunk: StreamChunk; at: number }[] = [];
+  const told: number[] = [];
+  const { stream } = body([line(1) + line(2) + line(3), line(4) + line(5)], false);
+  const error = await assertRejects(() =>
+    ingestStream(
+      stream,
+      options(clock, stored, {
+        onPending: (lines) => {
+          told.push(lines);
+          if (lines === 2) throw new HttpError(503, "over_capacity", "Full");
+        },
+      }),
+    ), HttpError);
+  assertEquals(told, [3, 0, 2]);
+  assertEquals(error.status, 503);
+  assertEquals(error.details, { stored_frames: 3, stored_chunks: 1 });
 });
 
 Deno.test("ingestStream gives frames without a timestamp distinct receive times", async () => {

@@ -3,9 +3,15 @@
  * line limits. Key:value and NDJSON bodies are parsed line by line as chunks come in; a JSON
  * document is parsed when complete (its size is capped by the byte limit).
  */
-import { readWithin } from "../platform/body_deadline.ts";
+import type { AdmissionTicket } from "../platform/admission.ts";
+import { readBodyCapped } from "../platform/body_reader.ts";
 import { HttpError } from "../platform/http.ts";
-import { createStreamParser, type ParsedFrame, type ParseResult } from "./parser.ts";
+import {
+  createStreamParser,
+  type ParsedFrame,
+  type ParseResult,
+  TooManyLinesError,
+} from "./parser.ts";
 
 /** Content types a device may send; anything else is answered 415. */
 export const TELEMETRY_CONTENT_TYPES = [
@@ -21,6 +27,8 @@ export interface BodyLimits {
   maxLines: number;
   /** The whole body must arrive within this time (408 otherwise); absent: no deadline. */
   timeoutMs?: number;
+  /** The request's admission ticket: holds the bytes read and the frames parsed (503 if full). */
+  ticket?: AdmissionTicket;
 }
 
 /**
@@ -41,19 +49,35 @@ export function checkTelemetryContentType(request: Request): string {
   return type;
 }
 
-function tooLarge(limits: BodyLimits): HttpError {
+function tooLarge(maxBytes: number): HttpError {
   return new HttpError(
     413,
     "payload_too_large",
-    `Body is larger than ${limits.maxBytes} bytes; split it into several requests`,
+    `Body is larger than ${maxBytes} bytes; split it into several requests`,
+    { "max_bytes": maxBytes },
   );
 }
+
+function tooManyLines(maxLines: number): HttpError {
+  return new HttpError(
+    413,
+    "too_many_lines",
+    `Body has more than ${maxLines} lines; split it into several requests`,
+    { "max_lines": maxLines },
+  );
+}
+
+/** `{"data": "<text>"}`, and nothing else, is the data envelope. */
+const DATA_ENVELOPE = /^\s*\{\s*"data"\s*:\s*"/;
 
 /**
  * A JSON body `{"data": "<text>"}` carries its telemetry as text (the shape of a form-style
  * client); it is parsed as that text. Any other JSON is telemetry itself.
  */
 function unwrapDataEnvelope(text: string): string {
+  // Only a body that starts as the envelope is parsed whole: JSON.parse of any other document
+  // (an array of millions of tiny elements) would build all of it before the line cap applies.
+  if (!DATA_ENVELOPE.test(text.slice(0, 64))) return text;
   try {
     const value: unknown = JSON.parse(text);
     if (
@@ -93,11 +117,14 @@ export function checkJsonBodyShape(text: string): void {
 }
 
 /**
- * Reads and parses the body. With `takeFrames`, the valid frames are handed to it as each part
- * of the body is parsed, and the result's `frames` stays empty: the
- * caller can encode them and let the rows go while the rest of the body arrives.
+ * Reads and parses the body, holding every cap while it arrives: bytes as they are read (a
+ * declared Content-Length over the cap before any), lines as they are parsed (a JSON array's
+ * elements before any is parsed), and the admission ticket's bytes and frames.
+ * With `takeFrames`, the valid frames are handed to it as each part of the body is parsed and
+ * the result's `frames` stays empty: the caller encodes them and lets the rows go while the rest
+ * of the body arrives.
  * @throws {HttpError} 413 over the byte or line limit; 408 when the body is too slow; 400 for
- *   application/json that is not an object or array
+ *   application/json that is not an object or array; 503 when the ticket cannot hold the body
  */
 export async function readTelemetryBody(
   request: Request,
@@ -106,51 +133,45 @@ export async function readTelemetryBody(
   receivedAt: Date,
   takeFrames?: (frames: ParsedFrame[]) => void,
 ): Promise<ParseResult & { bytes: number }> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limits.maxBytes) throw tooLarge(limits);
-  const parser = createStreamParser({ receivedAt });
-  let result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
+  const parser = createStreamParser({ receivedAt, maxLines: limits.maxLines });
+  const result: ParseResult = { format: null, frames: [], errors: [], rejects: [] };
+  let format: ParseResult["format"] = null;
   let lines = 0;
   const merge = (part: ParseResult) => {
-    if (part.format !== null) result = { ...result, format: part.format };
+    if (part.format !== null) format = part.format;
     lines += part.frames.length + part.rejects.length;
     if (takeFrames) takeFrames(part.frames);
     else result.frames.push(...part.frames);
     result.errors.push(...part.errors);
     result.rejects.push(...part.rejects);
-    if (lines > limits.maxLines) {
-      throw new HttpError(
-        413,
-        "too_many_lines",
-        `Body has more than ${limits.maxLines} lines; split it into several requests`,
-      );
-    }
   };
-
-  // Chunks are counted as they arrive, so a body without Content-Length is cut off at the cap
-  // instead of being read whole first.
-  let bytesRead = 0;
+  const caps = { ...limits, tooLarge };
   const decoder = new TextDecoder();
-  const chunks = async function* (): AsyncGenerator<string> {
-    const body = request.body ?? new ReadableStream<Uint8Array>();
-    const timed = limits.timeoutMs === undefined ? body : readWithin(body, limits.timeoutMs);
-    for await (const chunk of timed) {
-      bytesRead += chunk.length;
-      if (bytesRead > limits.maxBytes) throw tooLarge(limits);
-      yield decoder.decode(chunk, { stream: true });
+  let bytesRead = 0;
+  try {
+    if (contentType === "application/json") {
+      // A JSON document is parsed whole anyway; read it (capped) to look for the data envelope.
+      let text = "";
+      for await (const chunk of readBodyCapped(request, caps)) {
+        bytesRead += chunk.length;
+        text += decoder.decode(chunk, { stream: true });
+      }
+      text += decoder.decode();
+      checkJsonBodyShape(text);
+      merge(parser.push(unwrapDataEnvelope(text)));
+    } else {
+      for await (const chunk of readBodyCapped(request, caps)) {
+        bytesRead += chunk.length;
+        merge(parser.push(decoder.decode(chunk, { stream: true })));
+        limits.ticket?.hold(bytesRead, lines);
+      }
+      merge(parser.push(decoder.decode()));
     }
-    yield decoder.decode();
-  };
-
-  if (contentType === "application/json") {
-    // A JSON document is parsed whole anyway; read it (capped) to look for the data envelope.
-    let text = "";
-    for await (const piece of chunks()) text += piece;
-    checkJsonBodyShape(text);
-    merge(parser.push(unwrapDataEnvelope(text)));
-  } else {
-    for await (const piece of chunks()) merge(parser.push(piece));
+    merge(parser.end());
+  } catch (error) {
+    if (error instanceof TooManyLinesError) throw tooManyLines(error.maxLines);
+    throw error;
   }
-  merge(parser.end());
-  return { ...result, bytes: bytesRead };
+  limits.ticket?.hold(bytesRead, lines);
+  return { ...result, format, bytes: bytesRead };
 }

@@ -1,4 +1,5 @@
 import { assertEquals } from "@std/assert";
+import { createAdmission } from "../platform/admission.ts";
 import { HttpError } from "../platform/http.ts";
 import { type ParseResult, parseTelemetry } from "./parser.ts";
 import {
@@ -242,6 +243,54 @@ Deno.test("readTelemetryBody throws 413 too_many_lines over maxLines", async (t)
     const request = whole("roll:1\n\n\nroll:2\n\n\nroll:3\n\n");
     assertEquals((await read(request, "text/plain", limits)).frames.length, 3);
   });
+});
+
+Deno.test("readTelemetryBody refuses a 5 MiB array of numbers by its line cap before parsing it", async (t) => {
+  const limits = { maxBytes: 5 * 1024 * 1024, maxLines: 10_000 };
+  const hostile = `[${"1,".repeat(limits.maxBytes / 2 - 2)}1]`;
+  const tooMany = {
+    status: 413,
+    code: "too_many_lines",
+    message: "Body has more than 10000 lines; split it into several requests",
+  };
+  const types: [string, string][] = [["as JSON", "application/json"], ["as text", "text/plain"]];
+  for (const [name, type] of types) {
+    await t.step(name, async () => {
+      const request = streamed(pieces(new TextEncoder().encode(hostile), 65_536), type);
+      const before = Deno.memoryUsage().heapUsed;
+      assertEquals(await refusal(() => read(request, type, limits)), tooMany);
+      // 2.6M reject objects would be hundreds of MB; the text itself is 5 MiB.
+      const grown = Deno.memoryUsage().heapUsed - before;
+      assertEquals(grown < 40 * 1024 * 1024, true, `heap grew by ${grown} bytes`);
+    });
+  }
+  await t.step("an array of empty objects, in the data envelope's place", async () => {
+    const request = whole(`[${"{},".repeat(100_000)}{}]`);
+    assertEquals(await refusal(() => read(request, "application/json", limits)), tooMany);
+  });
+});
+
+Deno.test("readTelemetryBody holds its bytes and frames on the admission ticket", async () => {
+  const admission = createAdmission({ maxBytes: 1_000_000, maxFrames: 4, retryAfterSeconds: 1 });
+  const other = admission.admit(0);
+  other.hold(0, 1);
+  const ticket = admission.admit(0);
+  const fiveLines = "roll:1\nroll:2\nroll:3\nroll:4\nroll:5\n";
+  const request = streamed(pieces(new TextEncoder().encode(fiveLines), 7));
+  const limits = { ...LIMITS, ticket };
+  assertEquals(await refusal(() => read(request, "text/plain", limits)), {
+    status: 503,
+    code: "over_capacity",
+    message: "The function is at capacity (1000000 body bytes and 4 frames in flight at most); " +
+      "nothing of this request was stored, retry after 1 s",
+  });
+  ticket.release();
+  const alone = admission.admit(0);
+  other.release();
+  const result = await read(whole("roll:1\nroll:2\n"), "text/plain", { ...LIMITS, ticket: alone });
+  assertEquals(result.frames.length, 2);
+  assertEquals(admission.inFlight(), { bytes: 14, frames: 2, tickets: 1 });
+  alone.release();
 });
 
 Deno.test("readTelemetryBody parses the text of a {data} JSON envelope", async (t) => {

@@ -70,3 +70,35 @@ Deno.test("readTelemetryBody throws 408 when the body does not arrive within tim
   );
   assertEquals([error.status, error.code], [408, "body_timeout"]);
 });
+
+Deno.test("readWithin cuts a trickle off once its waits add up to the deadline", async () => {
+  // A chunk every 15 ms: no single wait reaches 40 ms, their sum does.
+  let sent = 0;
+  const trickle = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      controller.enqueue(encoder.encode(`roll:${++sent}\n`));
+    },
+  });
+  const error = await assertRejects(() => collect(readWithin(trickle, 40)), HttpError);
+  assertEquals(error.code, "body_timeout");
+  assert(sent <= 5, `read ${sent} chunks`);
+});
+
+Deno.test("readWithin does not charge the caller's time between reads to the client", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const piece of ["roll:1\n", "roll:2\n", "roll:3\n"]) {
+        controller.enqueue(encoder.encode(piece));
+      }
+      controller.close();
+    },
+  });
+  let chunks = 0;
+  for await (const _chunk of readWithin(stream, 30)) {
+    chunks++;
+    // A busy isolate parsing the chunk: 3 x 20 ms is past the 30 ms, the client waited for none.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assertEquals(chunks, 3);
+});

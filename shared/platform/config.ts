@@ -2,6 +2,7 @@
  * Typed configuration, parsed once per isolate from the environment. Code reads Config, never
  * Deno.env, so tests pass a plain record.
  */
+import type { AdmissionBudget } from "./admission.ts";
 import type { Jwk } from "./env_schema.ts";
 import { envSchema } from "./env_schema.ts";
 
@@ -39,6 +40,8 @@ export interface Config {
     queryCacheSeconds: number;
     healthMaxPendingAgeSeconds: number;
     stream: StreamLimits;
+    /** Bodies in flight per isolate (admission control). */
+    inFlight: AdmissionBudget;
   };
 }
 
@@ -54,6 +57,8 @@ export interface StreamLimits {
   maxLines: number;
   /** CPU (ms) the request's own steps may use before it is answered, whatever the time. */
   cpuBudgetMs: number;
+  /** Body bytes read before the request is answered, blank lines included. */
+  maxBytes: number;
 }
 
 /** Thrown at cold start when the environment is incomplete; names every bad variable. */
@@ -138,6 +143,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         chunkMs: e.TELEMETRY_STREAM_CHUNK_MS,
         maxLines: e.TELEMETRY_STREAM_MAX_LINES,
         cpuBudgetMs: e.TELEMETRY_STREAM_CPU_BUDGET_MS,
+        maxBytes: e.TELEMETRY_STREAM_MAX_BYTES,
+      },
+      inFlight: {
+        maxBytes: e.TELEMETRY_INFLIGHT_MAX_BYTES,
+        maxFrames: e.TELEMETRY_INFLIGHT_MAX_FRAMES,
+        retryAfterSeconds: e.TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS,
       },
     },
   };

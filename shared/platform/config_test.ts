@@ -33,7 +33,9 @@ const DEFAULT_LIMITS: Config["limits"] = {
     chunkMs: 1_000,
     maxLines: 10_000,
     cpuBudgetMs: 700,
+    maxBytes: 16 * 1024 * 1024,
   },
+  inFlight: { maxBytes: 8 * 1024 * 1024, maxFrames: 12_000, retryAfterSeconds: 1 },
 };
 
 function configError(env: Record<string, string | undefined>): string {
@@ -137,6 +139,10 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     TELEMETRY_STREAM_CHUNK_MS: "12",
     TELEMETRY_STREAM_MAX_LINES: "13",
     TELEMETRY_STREAM_CPU_BUDGET_MS: "14",
+    TELEMETRY_STREAM_MAX_BYTES: "18",
+    TELEMETRY_INFLIGHT_MAX_BYTES: "15",
+    TELEMETRY_INFLIGHT_MAX_FRAMES: "16",
+    TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS: "17",
   });
   assertEquals(config.limits, {
     maxBodyBytes: 1024,
@@ -154,7 +160,15 @@ Deno.test("loadConfig reads every limit from its variable", () => {
     deviceAuthCacheSeconds: 7,
     queryCacheSeconds: 8,
     healthMaxPendingAgeSeconds: 9,
-    stream: { maxSeconds: 10, chunkFrames: 11, chunkMs: 12, maxLines: 13, cpuBudgetMs: 14 },
+    stream: {
+      maxSeconds: 10,
+      chunkFrames: 11,
+      chunkMs: 12,
+      maxLines: 13,
+      cpuBudgetMs: 14,
+      maxBytes: 18,
+    },
+    inFlight: { maxBytes: 15, maxFrames: 16, retryAfterSeconds: 17 },
   });
 });
 

@@ -65,6 +65,11 @@ export const envSchema = z.object({
   // A slow (trickled) body is cut off after this; see shared/platform/body_deadline.ts.
   TELEMETRY_BODY_TIMEOUT_MS: positiveInt(10_000),
   TELEMETRY_MAX_LINES: z.coerce.number().int().positive().max(10_000).default(10_000),
+  // Admission control (shared/platform/admission.ts): what one isolate holds at once over all
+  // its requests, measured to keep a function's peak RSS under the 150 MB of the CLI's edge runtime.
+  TELEMETRY_INFLIGHT_MAX_BYTES: positiveInt(8 * 1024 * 1024),
+  TELEMETRY_INFLIGHT_MAX_FRAMES: positiveInt(12_000),
+  TELEMETRY_OVERLOAD_RETRY_AFTER_SECONDS: positiveInt(1),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: positiveInt(1_200),
   // Per-device quotas, averaged over each clock minute (README, "Limits and quotas"): far above a
   // 10 Hz drone (10 frames/s, ~5 kB/s), room for an import or a backlog after an outage.
@@ -96,6 +101,8 @@ export const envSchema = z.object({
   // (976 ms of 2.37 s, bench:stream): 700 ms charged is about 1.7 s in all.
   // See shared/ingest/stream_ingest.ts.
   TELEMETRY_STREAM_CPU_BUDGET_MS: z.coerce.number().int().positive().max(2_000).default(700),
+  // Bytes a streaming request reads at most: blank or rejected lines cost bytes too.
+  TELEMETRY_STREAM_MAX_BYTES: positiveInt(16 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;

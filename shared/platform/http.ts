@@ -147,32 +147,3 @@ export function subPath(request: Request, functionName: string): string {
   const rest = path.startsWith(prefix) ? path.slice(prefix.length) : path;
   return rest === "" ? "/" : rest;
 }
-
-/**
- * Reads a JSON body with a byte cap and a content-type check.
- * @throws {HttpError} 415 for another content type, 413 over the cap, 400 for bad JSON
- */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("application/json")) {
-    throw new HttpError(415, "unsupported_media_type", `Content-Type must be application/json`);
-  }
-  const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > maxBytes) {
-    throw new HttpError(
-      413,
-      "payload_too_large",
-      `Body is ${length} bytes; the limit is ${maxBytes}`,
-    );
-  }
-  const text = await request.text();
-  if (new TextEncoder().encode(text).length > maxBytes) {
-    throw new HttpError(413, "payload_too_large", `Body is over the ${maxBytes}-byte limit`);
-  }
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "invalid_json", "Body is not valid JSON");
-  }
-}

@@ -4,7 +4,6 @@ import {
   errorBody,
   HttpError,
   jsonResponse,
-  readJsonBody,
   requireMethod,
   subPath,
   withBoundary,
@@ -248,115 +247,6 @@ Deno.test("subPath returns the path after the function's name", async (t) => {
   for (const [url, expected] of cases) {
     await t.step(`${url} -> ${expected}`, () => {
       assertEquals(subPath(new Request(url), "telemetry-query"), expected);
-    });
-  }
-});
-
-function jsonRequest(body: string, headers: Record<string, string> = {}): Request {
-  return new Request("http://functions.test/x", {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body,
-  });
-}
-
-Deno.test("readJsonBody returns the parsed body", async (t) => {
-  const cases: [string, Request, unknown][] = [
-    ["an object", jsonRequest('{"name":"drone"}'), { name: "drone" }],
-    ["an array", jsonRequest("[1,2]"), [1, 2]],
-    ["an empty body as {}", jsonRequest(""), {}],
-    ["a blank body as {}", jsonRequest(" \n\t"), {}],
-    [
-      "with a charset parameter",
-      jsonRequest('{"a":1}', { "content-type": "application/json; charset=utf-8" }),
-      { a: 1 },
-    ],
-    [
-      "with an upper-case type",
-      jsonRequest('{"a":1}', { "content-type": "Application/JSON" }),
-      { a: 1 },
-    ],
-    ["exactly at the limit", jsonRequest(`"${"x".repeat(14)}"`), "x".repeat(14)],
-  ];
-  for (const [name, request, expected] of cases) {
-    await t.step(name, async () => {
-      assertEquals(await readJsonBody(request, 16), expected);
-    });
-  }
-});
-
-Deno.test("readJsonBody refuses", async (t) => {
-  const cases: [string, Request, ReturnType<typeof describe>][] = [
-    [
-      "415 when the content type is missing",
-      new Request("http://functions.test/x", { method: "POST", body: "{}" }),
-      {
-        status: 415,
-        code: "unsupported_media_type",
-        message: "Content-Type must be application/json",
-        details: undefined,
-        headers: {},
-      },
-    ],
-    [
-      "415 when the content type is text/plain",
-      jsonRequest("{}", { "content-type": "text/plain" }),
-      {
-        status: 415,
-        code: "unsupported_media_type",
-        message: "Content-Type must be application/json",
-        details: undefined,
-        headers: {},
-      },
-    ],
-    [
-      "413 when the declared length is over the limit",
-      jsonRequest("{}", { "content-length": "17" }),
-      {
-        status: 413,
-        code: "payload_too_large",
-        message: "Body is 17 bytes; the limit is 16",
-        details: undefined,
-        headers: {},
-      },
-    ],
-    [
-      "413 when the body is over the limit without a declared length",
-      jsonRequest(`"${"x".repeat(15)}"`),
-      {
-        status: 413,
-        code: "payload_too_large",
-        message: "Body is over the 16-byte limit",
-        details: undefined,
-        headers: {},
-      },
-    ],
-    [
-      "413 when multi-byte characters put the body over the limit",
-      jsonRequest(`"${"é".repeat(8)}"`),
-      {
-        status: 413,
-        code: "payload_too_large",
-        message: "Body is over the 16-byte limit",
-        details: undefined,
-        headers: {},
-      },
-    ],
-    [
-      "400 when the body is not JSON",
-      jsonRequest("{name: 1}"),
-      {
-        status: 400,
-        code: "invalid_json",
-        message: "Body is not valid JSON",
-        details: undefined,
-        headers: {},
-      },
-    ],
-  ];
-  for (const [name, request, expected] of cases) {
-    await t.step(name, async () => {
-      assertEquals(await thrown(() => readJsonBody(request, 16)), expected);
     });
   }
 });

@@ -80,14 +80,16 @@ export async function createDevice(owner: TestUser, name = "test drone"): Promis
 /** Sends telemetry text as a device. */
 export function sendTelemetry(
   device: { key: string },
-  body: string,
+  body: string | ReadableStream<Uint8Array>,
   headers: Record<string, string> = {},
   query: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<Response> {
   return callFunction("telemetry-parse", {
     method: "POST",
     headers: { authorization: `Bearer ${device.key}`, "content-type": "text/plain", ...headers },
     body,
     query,
+    ...(signal ? { signal } : {}),
   });
 }

@@ -15,11 +15,11 @@ import { deviceCacheKey } from "../../../shared/auth/device_auth.ts";
 import {
   HttpError,
   jsonResponse,
-  readJsonBody,
   requireMethod,
   subPath,
   withBoundary,
 } from "../../../shared/platform/http.ts";
+import { readJsonBody } from "../../../shared/platform/body_reader.ts";
 import {
   createDeviceSchema,
   fieldProblems,

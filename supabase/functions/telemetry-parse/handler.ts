@@ -58,6 +58,8 @@ import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
 import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
+import { type AdmissionTicket, createAdmission } from "../../../shared/platform/admission.ts";
+import { declaredLength } from "../../../shared/platform/body_reader.ts";
 
 const MAX_ERRORS_SHOWN = 100;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -220,6 +222,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
   const localDevices = createLocalDeviceCache(LOCAL_DEVICE_CACHE_MS);
   const rateLimiter = createQuotaLimiter(deviceQuotas(deps.config.limits));
   const unknownKeys = createUnknownKeyLimit(deps.config.limits.unknownKeyLookupsPerMinute);
+  // One budget for the isolate: bodies are admitted before they are read (503 past it).
+  const admission = createAdmission(deps.config.limits.inFlight);
   const ingest = createIngestStore({
     db: deps.db,
     rpc: deps.config,
@@ -272,9 +276,12 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     request: Request,
     device: Device,
     receivedAt: Date,
-    maxSeconds: number,
-    cpuBudgetMs: number,
-    context: { log: Record<string, unknown> },
+    { maxSeconds, cpuBudgetMs, ticket, context }: {
+      maxSeconds: number;
+      cpuBudgetMs: number;
+      ticket: AdmissionTicket;
+      context: { log: Record<string, unknown> };
+    },
   ): Promise<Response> {
     const limits = deps.config.limits.stream;
     // Each chunk has its own key, so a retry of a chunk stores nothing twice. A client's
@@ -285,6 +292,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
       chunkFrames: limits.chunkFrames,
       chunkMs: limits.chunkMs,
       maxLines: limits.maxLines,
+      maxBytes: limits.maxBytes,
+      onPending: (frames) => ticket.holdFrames(frames),
       deadline: started + maxSeconds * 1000,
       receivedAt,
       receiveClock,
@@ -368,9 +377,10 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     const url = new URL(request.url);
     const store = storeParam(url);
     const clientKey = idempotencyKey(request);
-    if (streamParam(url)) {
-      const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
-      const cpuBudgetMs = maxCpuParam(url, deps.config.limits.stream);
+    const streaming = streamParam(url);
+    const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
+    const cpuBudgetMs = maxCpuParam(url, deps.config.limits.stream);
+    if (streaming) {
       if (!store) {
         throw new HttpError(400, "invalid_parameter", `Parameter "store=false" cannot stream`, {
           parameter: "store",
@@ -385,8 +395,42 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
           { header: "Idempotency-Key" },
         );
       }
-      return await streamRequest(request, device, receivedAt, maxSeconds, cpuBudgetMs, context);
     }
+    // Admitted before a byte of the body is read; held until the request is answered.
+    const ticket = admission.admit(declaredLength(request) ?? 0);
+    try {
+      if (streaming) {
+        return await streamRequest(request, device, receivedAt, {
+          maxSeconds,
+          cpuBudgetMs,
+          ticket,
+          context,
+        });
+      }
+      return await ingestBody(request, contentType, device, receivedAt, {
+        store,
+        clientKey,
+        ticket,
+        context,
+      });
+    } finally {
+      ticket.release();
+    }
+  }, deps.now);
+
+  /** POST: the whole body read and parsed within its caps, then stored in one ingest job. */
+  async function ingestBody(
+    request: Request,
+    contentType: string,
+    device: Device,
+    receivedAt: Date,
+    { store, clientKey, ticket, context }: {
+      store: boolean;
+      clientKey: string | null;
+      ticket: AdmissionTicket;
+      context: { log: Record<string, unknown> };
+    },
+  ): Promise<Response> {
     // Frames are encoded as the body is parsed and their rows let go (shared/ingest/ingest_store.ts
     // JobFrames): a large body is held as its literal's bytes, not as row objects.
     const frames = createJobFrames(receiveClock);
@@ -397,6 +441,7 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
         maxBytes: deps.config.limits.maxBodyBytes,
         maxLines: deps.config.limits.maxLines,
         timeoutMs: deps.config.limits.bodyTimeoutMs,
+        ticket,
       },
       receivedAt,
       (part) => frames.add(part),
@@ -432,5 +477,5 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     }).catch((error: unknown) => storeFailure(error, device));
     context.log.replayed = answer.replayed;
     return respond(answer.summary as Summary, answer.result, answer.replayed);
-  }, deps.now);
+  }
 }

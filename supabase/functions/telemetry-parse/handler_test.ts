@@ -222,6 +222,7 @@ Deno.test("telemetry-parse answers 413 when the body is over TELEMETRY_MAX_BODY_
     errorAnswer(answer, {
       code: "payload_too_large",
       message: "Body is larger than 32 bytes; split it into several requests",
+      details: { max_bytes: 32 },
     }),
   );
 });
@@ -233,6 +234,7 @@ Deno.test("telemetry-parse answers 413 when the body has more than TELEMETRY_MAX
     errorAnswer(answer, {
       code: "too_many_lines",
       message: "Body has more than 2 lines; split it into several requests",
+      details: { max_lines: 2 },
     }),
   );
 });
