@@ -110,8 +110,9 @@ Deno.test("no endpoint fails while a poison request is staged; the flush then se
     }
 
     const keys = await stackKeys();
+    // PostgREST serves telemetry_frames to service role only (20261204030100).
     const rest = await fetch(`${REST_URL}/telemetry_frames?device_id=eq.${device.id}`, {
-      headers: { apikey: keys.anonKey, authorization: `Bearer ${owner.token}` },
+      headers: { apikey: keys.serviceRoleKey, authorization: `Bearer ${keys.serviceRoleKey}` },
     });
     assertEquals(rest.status, 200);
     assertEquals((await rest.json()).length, 2);
