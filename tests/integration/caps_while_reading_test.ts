@@ -4,7 +4,7 @@
  * request of blank lines ends at its byte cap; `POST /devices` refuses a chunked body over its
  * cap without reading it all.
  */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { runningPid } from "../../scripts/stack/processes.ts";
 import { callFunction, createDevice, createUser, jsonOf, sendTelemetry } from "./_helpers.ts";
 
@@ -45,7 +45,7 @@ Deno.test("telemetry-parse refuses a 5 MiB JSON array of numbers with 413 too_ma
   assertEquals([next.status, next.body.stored], [200, true]);
 });
 
-Deno.test("telemetry-parse ?stream=true ends at its byte cap, blank lines counted", async () => {
+Deno.test("telemetry-parse ?stream=true ends a stream of blank lines at a cap, never reads it whole", async () => {
   const device = await createDevice(await createUser(), "blank streamer");
   const first = new TextEncoder().encode(`roll:1,ts:${new Date().toISOString()}\n`);
   const blanks = repeating(new Uint8Array(64 * 1024).fill(0x0a), STREAM_MAX_BYTES + (1 << 20));
@@ -66,12 +66,14 @@ Deno.test("telemetry-parse ?stream=true ends at its byte cap, blank lines counte
   const { status, body: answer } = await jsonOf(
     await sendTelemetry(device, body, {}, { stream: "true", max_seconds: "60" }),
   );
-  assertEquals([status, answer.accepted, answer.stream.ended, answer.stream.lines], [
-    200,
-    1,
-    "byte_limit",
-    1,
-  ]);
+  // Blank lines are not free: 16 MiB of them is millions of lines to parse, so the stream ends at
+  // whichever cap it reaches first, its bytes or its CPU budget (700 ms by default); the byte
+  // cap alone is shown in shared/ingest/stream_ingest_test.ts.
+  assertEquals([status, answer.accepted, answer.stream.lines], [200, 1, 1]);
+  assert(
+    ["byte_limit", "cpu_limit"].includes(answer.stream.ended),
+    `ended: ${answer.stream.ended}`,
+  );
 });
 
 Deno.test("devices refuses an endless chunked body with 413 at its 4 KiB cap", async () => {
