@@ -86,6 +86,9 @@ async function startService(service: Service, started: string[]): Promise<void> 
     false,
   );
   if (runningPid(service.name) === null || !(await isUp(service))) {
+    // Reported here: the supervisor is not to start it again with other settings.
+    await stopProcess(service.name, 1_000);
+    await Deno.remove(join(STACK_DIR, "run", `${service.name}.pid`)).catch(() => {});
     throw new StackError(
       `${service.name} did not start: ${failureSummary(await readFrom(log, logStart))}\n` +
         `(its log: .stack/logs/${service.name}.log)`,

@@ -150,6 +150,9 @@ export function failureSummary(output: string): string {
 export async function stopProcess(name: string, graceMs = 10_000): Promise<boolean> {
   const pid = runningPid(name);
   if (pid === null) return false;
+  // The pid file goes first: the supervisor (stack/supervisor.ts) restarts a process whose pid
+  // file names a dead one, and this one is stopped on purpose.
+  await Deno.remove(stackPath("run", `${name}.pid`)).catch(() => {});
   signalGroup(pid, "SIGTERM");
   const stopped = await waitFor(() => !isAlive(pid), graceMs, `${name} to stop`, false);
   if (!stopped) {

@@ -11,6 +11,7 @@
  * .stack/restarts.json, which `deno task stack status` shows. A function that keeps dying is
  * restarted with a growing pause (1 s doubling to 30 s), so a broken build does not spin.
  */
+import { readFunctionEnvFile } from "./env_file.ts";
 import { loadKeys } from "./keys.ts";
 import { stackPath } from "./layout.ts";
 import { portHolder, spawnDetached } from "./processes.ts";
@@ -72,7 +73,10 @@ async function restart(service: Service, deadPid: number): Promise<void> {
   await Deno.writeTextFile(stackPath("logs", `${service.name}.log`), `${line}\n`, { append: true });
 }
 
-const functions = (await services(await loadKeys())).filter((service) =>
+// With the settings of the env file the stack was started with (stack/env_file.ts), as the start
+// gave them to each function.
+const fileEnv = (await readFunctionEnvFile()).env;
+const functions = (await services(await loadKeys(), fileEnv)).filter((service) =>
   service.name.startsWith("function-")
 );
 for (const service of functions) restarts[service.name] = 0;
