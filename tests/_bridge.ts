@@ -4,19 +4,11 @@
  */
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
+import type { BridgeStats } from "../scripts/mavlink/bridge.ts";
 import { PROJECT_ROOT } from "../scripts/stack/layout.ts";
 
-export interface BridgeStatsLine {
-  received: number;
-  produced: number;
-  acknowledged: number;
-  spooled: number;
-  dropped: number;
-  "bad_packets": number;
-  "unknown_messages": number;
-  ignored: number;
-  recovered: number;
-}
+/** A stats line: the bridge's stats and the frames it found in its spool at start. */
+export type BridgeStatsLine = BridgeStats & { recovered: number };
 
 export interface BridgeProcess {
   readonly child: Deno.ChildProcess;

@@ -15,18 +15,7 @@ import {
   sql,
   type TestDevice,
 } from "./_helpers.ts";
-
-/** mulberry32: a small seeded generator, so each case can be run again from its seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../scripts/simulator/flight.ts";
 
 // Numeric and boolean fields: their order in Postgres is the obvious one (no collation).
 const FIELDS = ["altitude_m", "battery_voltage_v", "gps_satellites", "armed"] as const;
@@ -74,7 +63,7 @@ Deno.test("field-order pages never repeat or skip a frame, with equal values, NU
   const devices = [await createDevice(user), await createDevice(user), await createDevice(user)];
   const headers = { authorization: `Bearer ${user.token}` };
   const base = Date.parse("2026-11-25T08:00:00Z");
-  const setup = generator(1);
+  const setup = seededRandom(1);
   // 15 frames per device at the same instants (recorded_at ties across devices); the first 9
   // flushed, the rest staged.
   for (const device of devices) {
@@ -88,7 +77,7 @@ Deno.test("field-order pages never repeat or skip a frame, with equal values, NU
   let later = base + 1_000_000;
   let between = base + 500;
   for (let seed = 1; seed <= 6; seed++) {
-    const random = generator(seed * 7919);
+    const random = seededRandom(seed * 7919);
     const field = FIELDS[Math.floor(random() * FIELDS.length)]!;
     const desc = random() < 0.5;
     const limit = 2 + Math.floor(random() * 6);

@@ -15,24 +15,13 @@ import { FIELDS } from "../../shared/catalogue/catalogue.ts";
 import { parseLine } from "../../shared/ingest/parser.ts";
 import { encodeFrameValues, FRAME_VALUE_COLUMNS } from "../../shared/ingest/frame_values.ts";
 import { sql } from "./_helpers.ts";
+import { seededRandom } from "../../scripts/simulator/flight.ts";
 
 const SEED = Number(Deno.env.get("PROPERTY_SEED") ?? "20261204");
 const CASES = 2500;
 const RECEIVED = new Date();
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = generator(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 function pick<T>(items: readonly T[]): T {
   const item = items[int(items.length)];

@@ -54,7 +54,6 @@ import {
   PROCESS_CPU,
   REAL_STREAM_CLOCK,
 } from "../../../shared/ingest/stream_ingest.ts";
-import type { StreamLimits } from "../../../shared/platform/config.ts";
 import type { Device } from "../../../shared/auth/device_auth.ts";
 import { callRpc } from "../../../shared/platform/db.ts";
 import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
@@ -92,36 +91,23 @@ function streamParam(url: URL): boolean {
   );
 }
 
-/** A streaming request's own time limit: at most the configured one, which is the default. */
-function maxSecondsParam(url: URL, limits: StreamLimits): number {
-  const value = url.searchParams.get("max_seconds");
-  if (value === null) return limits.maxSeconds;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value) || seconds < 1 || seconds > limits.maxSeconds) {
+/**
+ * A streaming request's own bound (`max_seconds`, `max_cpu_ms`): a whole number from 1 to the
+ * configured one, which is the default.
+ */
+function boundParam(url: URL, name: string, configured: number): number {
+  const value = url.searchParams.get(name);
+  if (value === null) return configured;
+  const bound = Number(value);
+  if (!/^\d+$/.test(value) || bound < 1 || bound > configured) {
     throw new HttpError(
       400,
       "invalid_parameter",
-      `Parameter "max_seconds" must be a whole number from 1 to ${limits.maxSeconds}, got "${value}"`,
-      { parameter: "max_seconds" },
+      `Parameter "${name}" must be a whole number from 1 to ${configured}, got "${value}"`,
+      { parameter: name },
     );
   }
-  return seconds;
-}
-
-/** A streaming request's own CPU budget: at most the configured one, which is the default. */
-function maxCpuParam(url: URL, limits: StreamLimits): number {
-  const value = url.searchParams.get("max_cpu_ms");
-  if (value === null) return limits.cpuBudgetMs;
-  const ms = Number(value);
-  if (!/^\d+$/.test(value) || ms < 1 || ms > limits.cpuBudgetMs) {
-    throw new HttpError(
-      400,
-      "invalid_parameter",
-      `Parameter "max_cpu_ms" must be a whole number from 1 to ${limits.cpuBudgetMs}, got "${value}"`,
-      { parameter: "max_cpu_ms" },
-    );
-  }
-  return ms;
+  return bound;
 }
 
 function idempotencyKey(request: Request): string | null {
@@ -378,8 +364,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
     const store = storeParam(url);
     const clientKey = idempotencyKey(request);
     const streaming = streamParam(url);
-    const maxSeconds = maxSecondsParam(url, deps.config.limits.stream);
-    const cpuBudgetMs = maxCpuParam(url, deps.config.limits.stream);
+    const maxSeconds = boundParam(url, "max_seconds", deps.config.limits.stream.maxSeconds);
+    const cpuBudgetMs = boundParam(url, "max_cpu_ms", deps.config.limits.stream.cpuBudgetMs);
     if (streaming) {
       if (!store) {
         throw new HttpError(400, "invalid_parameter", `Parameter "store=false" cannot stream`, {
