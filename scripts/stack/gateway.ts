@@ -13,6 +13,7 @@ import { dashboard } from "./dashboard.ts";
 import { type FunctionSpec, listFunctions } from "./functions.ts";
 import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";
 import { PORTS } from "./layout.ts";
+import { serveNodeHttp } from "./node_http_server.ts";
 
 const keys = await loadKeys();
 /** What hosted Supabase's gateway checks for a verify_jwt function: any project-signed JWT. */
@@ -112,14 +113,13 @@ async function toFunction(request: Request, url: URL, client: string): Promise<R
   return await forward(request, target, headers);
 }
 
-function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> | Response {
+function route(request: Request, clientAddress: string): Promise<Response> | Response {
   const url = new URL(request.url);
   if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
     return toPostgrest(request, url);
   }
   if (url.pathname.startsWith("/functions/v1/")) {
-    const remote = info.remoteAddr as Deno.NetAddr;
-    return toFunction(request, url, remote.hostname);
+    return toFunction(request, url, clientAddress);
   }
   if (url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")) {
     return dashboard(request, url, keys);
@@ -131,4 +131,5 @@ function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response>
   return jsonError(404, { message: `No route for ${url.pathname}` });
 }
 
-Deno.serve({ hostname: "127.0.0.1", port: PORTS.gateway, onListen: () => {} }, route);
+// node:http, not Deno.serve: see node_http_server.ts for why.
+await serveNodeHttp({ hostname: "127.0.0.1", port: PORTS.gateway }, route);
