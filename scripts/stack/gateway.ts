@@ -14,6 +14,7 @@ import { type FunctionSpec, listFunctions } from "./functions.ts";
 import { loadKeys, mintRoleToken, type StackKeys } from "./keys.ts";
 import { PORTS } from "./layout.ts";
 import { serveNodeHttp } from "./node_http_server.ts";
+import { sendUpstream } from "./upstream_request.ts";
 
 const keys = await loadKeys();
 /** What hosted Supabase's gateway checks for a verify_jwt function: any project-signed JWT. */
@@ -50,15 +51,9 @@ async function roleToken(role: "anon" | "service_role"): Promise<string> {
 }
 
 async function forward(request: Request, target: URL, headers: Headers): Promise<Response> {
-  headers.delete("host");
+  for (const name of ["host", "connection", "keep-alive"]) headers.delete(name);
   try {
-    const upstream = await fetch(target, {
-      method: request.method,
-      headers,
-      body: request.body,
-      redirect: "manual",
-    });
-    return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+    return await sendUpstream(target, request.method, headers, request.body);
   } catch {
     return jsonError(502, { message: `Upstream ${target.host} is not answering` });
   }

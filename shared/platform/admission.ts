@@ -76,6 +76,13 @@ export function createAdmission(budget: AdmissionBudget): Admission {
     let heldBytes = 0;
     let heldFrames = 0;
     let open = true;
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      bytes -= heldBytes;
+      frames -= heldFrames;
+      tickets--;
+    };
     const grow = (wantBytes: number, wantFrames: number): void => {
       const moreBytes = Math.max(0, wantBytes - heldBytes);
       const moreFrames = Math.max(0, wantFrames - heldFrames);
@@ -83,10 +90,15 @@ export function createAdmission(budget: AdmissionBudget): Admission {
       const alone = bytes === heldBytes && frames === heldFrames;
       const fits = bytes + moreBytes <= budget.maxBytes && frames + moreFrames <= budget.maxFrames;
       if (!fits && !alone) {
-        throw overCapacity(budget, {
+        const wanted = {
           bytes: Math.max(wantBytes, heldBytes),
           frames: Math.max(wantFrames, heldFrames),
-        });
+        };
+        // A refused request lets go of what it held at once, not when its answer has been sent:
+        // else requests refused together, still holding, could refuse every other one too (64
+        // bodies of undeclared length once all got 503).
+        release();
+        throw overCapacity(budget, wanted);
       }
       bytes += moreBytes;
       frames += moreFrames;
@@ -105,13 +117,7 @@ export function createAdmission(budget: AdmissionBudget): Admission {
           heldFrames = wantFrames;
         }
       },
-      release() {
-        if (!open) return;
-        open = false;
-        bytes -= heldBytes;
-        frames -= heldFrames;
-        tickets--;
-      },
+      release,
     };
     tickets++;
     try {

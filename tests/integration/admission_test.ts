@@ -59,8 +59,9 @@ async function burst() {
   await resetPeakRss("telemetry-parse");
 
   const answers = await Promise.all(bodies.map(async ({ text }) => {
-    // Sent as a device on a slow link would: Content-Length declared, bytes streamed; a device
-    // told 503 before its upload ends stops sending (the 503 comes before the body is read).
+    // Sent as a device on a slow link would, bytes streamed; a device told 503 before its
+    // upload ends stops sending. Deno's fetch sends a streamed body chunked whatever
+    // Content-Length says, so the function learns each body's size only as it reads it.
     const bytes = new TextEncoder().encode(text);
     const upload = new AbortController();
     let sent = 0;
