@@ -6,7 +6,14 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { runningPid } from "../../scripts/stack/processes.ts";
-import { callFunction, createDevice, createUser, jsonOf, sendTelemetry } from "./_helpers.ts";
+import {
+  callFunction,
+  createDevice,
+  createUser,
+  FUNCTIONS_URL,
+  jsonOf,
+  sendTelemetry,
+} from "./_helpers.ts";
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 const STREAM_MAX_BYTES = 16 * 1024 * 1024;
@@ -100,4 +107,45 @@ Deno.test("devices refuses an endless chunked body with 413 at its 4 KiB cap", a
   const health = await callFunction("health", { method: "GET" });
   await health.body?.cancel();
   assertEquals(health.status, 200);
+});
+
+Deno.test("a declared Content-Length over the cap reaches the function through the gateway, which refuses it unread", async () => {
+  const owner = await createUser();
+  // A raw request: fetch would send a streamed body chunked and drop the declared length.
+  const { hostname, port } = new URL(FUNCTIONS_URL);
+  const connection = await Deno.connect({ hostname, port: Number(port) });
+  const head = [
+    "POST /functions/v1/devices HTTP/1.1",
+    `Host: ${hostname}:${port}`,
+    `Authorization: Bearer ${owner.token}`,
+    "Content-Type: application/json",
+    "Content-Length: 1000000",
+    "Connection: close",
+    "",
+    "",
+  ].join("\r\n");
+  // Only the head and 2 bytes of the declared million are sent: the answer must not wait for more.
+  await connection.write(new TextEncoder().encode(head + "{}"));
+  // A gateway that sent the body on chunked left the function waiting for the rest: give up
+  // after 30 s, so that such a regression fails here instead of hanging the suite.
+  const giveUp = setTimeout(() => connection.close(), 30_000);
+  let answer = "";
+  const buffer = new Uint8Array(16_384);
+  try {
+    while (!answer.includes("payload_too_large")) {
+      const read = await connection.read(buffer);
+      if (read === null) break;
+      answer += new TextDecoder().decode(buffer.subarray(0, read));
+    }
+  } catch {
+    // closed by giveUp: the assertions below say what arrived
+  }
+  clearTimeout(giveUp);
+  try {
+    connection.close();
+  } catch {
+    // already closed by giveUp
+  }
+  assert(answer.startsWith("HTTP/1.1 413"), answer.slice(0, 200));
+  assert(answer.includes('"max_bytes":4096'), answer);
 });
