@@ -51,7 +51,7 @@ async function roleToken(role: "anon" | "service_role"): Promise<string> {
 }
 
 async function forward(request: Request, target: URL, headers: Headers): Promise<Response> {
-  for (const name of ["host", "connection", "keep-alive"]) headers.delete(name);
+  headers.delete("host");
   try {
     return await sendUpstream(target, request.method, headers, request.body);
   } catch {

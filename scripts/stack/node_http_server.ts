@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { endToEndHeaders, headersOf } from "./node_http_headers.ts";
 
 /**
  * How much of an upload the answer did not need is still drained before its connection closes:
@@ -48,39 +49,25 @@ function hasBody(incoming: IncomingMessage): boolean {
     (length !== undefined && length !== "0");
 }
 
-function toRequest(incoming: IncomingMessage): Request {
-  const headers = new Headers();
-  const raw = incoming.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+function toRequest(incoming: IncomingMessage, withBody: boolean): Request {
   const host = incoming.headers.host ?? "127.0.0.1";
-  const body = hasBody(incoming)
-    ? Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>
-    : null;
+  const body = withBody ? Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array> : null;
   return new Request(`http://${host}${incoming.url ?? "/"}`, {
     method: incoming.method ?? "GET",
-    headers,
+    headers: headersOf(incoming),
     body,
   });
 }
 
-/** Hop-by-hop headers describe one connection; node:http sets its own. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade"]);
-
-function headerObject(headers: Headers): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || name === "set-cookie") continue;
-    out[name] = value;
-  }
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 0) out["set-cookie"] = cookies;
-  return out;
-}
-
 function drainedOrClosed(outgoing: ServerResponse): Promise<void> {
   return new Promise((resume) => {
-    outgoing.once("drain", resume);
-    outgoing.once("close", resume);
+    const done = () => {
+      outgoing.off("drain", done);
+      outgoing.off("close", done);
+      resume();
+    };
+    outgoing.on("drain", done);
+    outgoing.on("close", done);
   });
 }
 
@@ -89,10 +76,14 @@ async function respond(
   outgoing: ServerResponse,
   handler: Handler,
 ): Promise<void> {
-  let uploadEnded = !hasBody(incoming);
+  const withBody = hasBody(incoming);
+  let uploadEnded = !withBody;
   incoming.once("end", () => uploadEnded = true);
-  const response = await handler(toRequest(incoming), incoming.socket.remoteAddress ?? "");
-  outgoing.writeHead(response.status, headerObject(response.headers));
+  const response = await handler(
+    toRequest(incoming, withBody),
+    incoming.socket.remoteAddress ?? "",
+  );
+  outgoing.writeHead(response.status, endToEndHeaders(response.headers));
   if (response.body) {
     const reader = response.body.getReader();
     // A client that goes away stops the upstream's body too (an SSE feed would run on).

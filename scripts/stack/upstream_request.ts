@@ -8,13 +8,7 @@
  */
 import { type IncomingMessage, request as httpRequest } from "node:http";
 import { Readable } from "node:stream";
-
-function headersOf(incoming: IncomingMessage): Headers {
-  const headers = new Headers();
-  const raw = incoming.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  return headers;
-}
+import { endToEndHeaders, headersOf } from "./node_http_headers.ts";
 
 /**
  * Sends the request and resolves with the upstream's answer as soon as its head arrives.
@@ -29,7 +23,7 @@ export function sendUpstream(
   body: ReadableStream<Uint8Array> | null,
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(target, { method, headers: Object.fromEntries(headers) });
+    const outgoing = httpRequest(target, { method, headers: endToEndHeaders(headers) });
     const source = body ? Readable.fromWeb(body as never) : null;
     let bodySent = source === null;
     outgoing.once("error", reject);
