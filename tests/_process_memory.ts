@@ -5,6 +5,7 @@
  * with --allow-all.
  */
 import { runningPid } from "../scripts/stack/processes.ts";
+import { keepPeakThenReset } from "../scripts/stack/memory.ts";
 
 function pidOf(functionName: string): number {
   const pid = runningPid(`function-${functionName}`);
@@ -19,9 +20,12 @@ async function sh(script: string): Promise<string> {
   return decoder.decode(stdout);
 }
 
-/** Sets the function process's VmHWM back to its current resident size. */
+/**
+ * Sets the function process's VmHWM back to its current resident size, keeping the peak so far
+ * for scripts/test.sh's memory check.
+ */
 export async function resetPeakRss(functionName: string): Promise<void> {
-  await sh(`echo 5 > /proc/${pidOf(functionName)}/clear_refs`);
+  await keepPeakThenReset(functionName);
 }
 
 /** The function process's peak resident size (VmHWM) in MB (MiB), rounded. */

@@ -377,3 +377,43 @@ Deno.test("telemetry-parse answers 400 for a streaming body that is a JSON docum
     }),
   );
 });
+
+Deno.test("telemetry-parse refuses a body of undeclared length before reading it when the bodies in flight hold the budget", async () => {
+  // Each body sent without Content-Length holds 1 MiB from its start: two fill a 2 MiB budget.
+  const { deps } = await fakeDeps({ TELEMETRY_INFLIGHT_MAX_BYTES: String(2 * 1024 * 1024) }, {
+    knownDevice: true,
+  });
+  const handler = createParseHandler(deps);
+  const pulls: number[] = [0, 0, 0];
+  const held: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const undeclared = (index: number) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        held.push(controller);
+      },
+      pull() {
+        pulls[index] = (pulls[index] ?? 0) + 1;
+        // Never gives a byte: the body stays open until the test ends it.
+        return new Promise(() => {});
+      },
+    }, { highWaterMark: 0 });
+  const request = (index: number) =>
+    handler(
+      new Request("http://functions.test/telemetry-parse?store=false", {
+        method: "POST",
+        headers: { authorization: `Bearer ${DEVICE_KEY}`, "content-type": "text/plain" },
+        body: undeclared(index),
+      }),
+    );
+  const open = [request(0), request(1)];
+  // Let both start reading before the third arrives.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const refused = await request(2);
+  const body = await refused.json();
+  assertEquals(
+    [refused.status, refused.headers.get("retry-after"), body.error.code, pulls],
+    [503, "1", "over_capacity", [1, 1, 0]],
+  );
+  for (const controller of held.slice(0, 2)) controller.error(new Error("test over"));
+  await Promise.allSettled(open.map(async (answer) => (await answer).body?.cancel()));
+});
