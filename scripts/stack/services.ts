@@ -27,11 +27,13 @@ const FUNCTION_HEAP_MB = 160;
 const FUNCTION_SEMI_SPACE_MB = 4;
 
 /**
- * V8's heap-growing for size, not speed: after a mark-compact the heap may grow by a smaller
- * factor before the next one. Measured (64 concurrent 5 MiB bodies, one admitted): V8's pages
- * committed up to 59 MB for a live heap of 20 to 35 MB, and telemetry-parse peaked at 125 to
- * 149 MB; with it, 107 to 121 MB (one body alone: 107-115 MB, 91-95 MB with it), at no CPU
- * cost the stream benchmark could tell from noise.
+ * V8 favouring memory over speed (among others, a heap that grows by a smaller factor after each
+ * mark-compact). Measured (64 concurrent 5 MiB bodies, one admitted): V8 committed up to 59 MB
+ * for a live heap of 20 to 35 MB, and telemetry-parse peaked at 126 to 135 MB; with it, 107 to
+ * 121 MB (one body alone: 107-115 MB, 91-95 MB with it). Its price is CPU: a 100 Hz stream cost
+ * 347 and 382 µs of function CPU per frame with it, 244 and 285 without (`bench:stream --seconds
+ * 30`, alternating). Memory wins: a worker over 150 MB is killed with every request in it, while a
+ * stream over its CPU budget is ended cleanly and resumes.
  */
 const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
 
