@@ -105,7 +105,7 @@ export async function callRpc<T>(
  * Arguments as GET query parameters: nulls left out (the function's defaults are null), arrays
  * kept (supabase-js writes them as Postgres array literals), objects as JSON text.
  */
-function queryArgs(args: Record<string, unknown>): Record<string, unknown> {
+export function queryArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(args)) {
     if (value === null || value === undefined) continue;
