@@ -212,7 +212,12 @@ async function start(): Promise<void> {
   const started: string[] = [];
   try {
     await startDatabase(started);
-    if (REPLICA_ENABLED) await startReplica(started);
+    if (REPLICA_ENABLED) {
+      await startReplica(started);
+      // A PostgREST whose database went away retries with a backoff of up to 32 s: one that
+      // outlived its standby is started again with it, so reads can return at once.
+      if (started.includes(REPLICA)) await stopProcess(REPLICA_POSTGREST_SERVICE);
+    }
     for (const service of all) await startService(service, started);
     await startSupervisor(started);
   } catch (error) {

@@ -162,3 +162,23 @@ export async function psqlReplica(sql: string): Promise<string> {
   if (result.code !== 0) throw new StackError(`SQL on the replica failed:\n${result.stderr}`);
   return result.stdout.trim();
 }
+
+/** PostgREST's statements that read pages, rollups or flights (the reads a replica takes). */
+const READ_STATEMENTS = `query like 'WITH pgrst_source%' and (
+  query like '%"public"."read_telemetry_page"%'
+  or query like '%"public"."telemetry_hourly_rollups"%'
+  or query like '%"public"."telemetry_daily_rollups"%'
+  or query like '%"public"."telemetry_flights"%')`;
+
+/**
+ * How many page, rollup and flight reads PostgREST ran on the server at `port` (the primary's
+ * or the replica's), from its pg_stat_statements, which each server keeps for itself.
+ */
+export async function countReadStatements(port: number): Promise<number> {
+  const result = await psqlRaw(
+    `select coalesce(sum(calls), 0) from extensions.pg_stat_statements where ${READ_STATEMENTS}`,
+    port,
+  );
+  if (result.code !== 0) throw new StackError(`Counting reads failed:\n${result.stderr}`);
+  return Number(result.stdout.trim());
+}
