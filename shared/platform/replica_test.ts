@@ -10,10 +10,10 @@ import {
 } from "./replica.ts";
 
 const fit: ReplicaStatus = {
-  in_recovery: true,
+  "in_recovery": true,
   streaming: true,
-  replay_paused: false,
-  lag_seconds: 0.2,
+  "replay_paused": false,
+  "lag_seconds": 0.2,
 };
 
 Deno.test("judgeReplica allows a streaming standby within the lag and names every reason not to", () => {
