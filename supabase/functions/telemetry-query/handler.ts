@@ -18,7 +18,7 @@
  * With a read replica (SUPABASE_READ_REPLICA_URL), pages and exports read through it while it
  * lags at most REPLICA_MAX_LAG_SECONDS, else through the primary; `X-Read-Source` says which
  * (`replica`, `primary`, or `cache`). A page read on the replica is cached for at most that lag
- * (README, "Read replica: what an operator sees").
+ * (README, "Read replica: reads that scale out", the consistency an operator gets).
  */
 import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
 import { callerReads } from "../../../shared/auth/caller_reads.ts";
