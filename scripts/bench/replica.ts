@@ -17,7 +17,7 @@ import { median, percentile } from "./stats.ts";
 import type { StackKeys } from "../stack/keys.ts";
 import { GATEWAY_URL, PORTS, REPLICA_API_URL } from "../stack/layout.ts";
 import * as postgres from "../stack/postgres.ts";
-import { countReadStatements } from "../stack/replica.ts";
+import { countReadStatements, REPLICATION_SLOT } from "../stack/replica.ts";
 
 const FRAMES_PER_REQUEST = 500;
 const IN_FLIGHT = 8;
@@ -43,24 +43,40 @@ interface IngestFigures {
   /** Reads the storm got answered (0 for ingest alone), and how many failed. */
   stormReads: number;
   stormFailures: number;
+  /** pg_stat_replication.replay_lag on the primary, p50 and max. */
   lagP50Ms: number;
   lagMaxMs: number;
+  /** The standby's own lag figure (what the functions judge by), max. */
+  standbyLagMaxMs: number;
 }
 
 type Device = { id: string; key: string };
 
-/** Samples the replica's replay lag every 100 ms through its endpoint until stopped. */
+/**
+ * Samples the replay lag every 100 ms until stopped, two ways: the primary's
+ * pg_stat_replication.replay_lag (from a WAL flush on the primary to the standby's report that it
+ * replayed it; null, counted 0, once it has caught up and nothing is new) and the standby's own
+ * figure, which the functions judge by (public.get_replica_status, through its endpoint).
+ */
 function sampleLag(keys: StackKeys) {
-  const samples: number[] = [];
+  const primary: number[] = [];
+  const standby: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
-        const response = await fetch(`${REPLICA_API_URL}/rest/v1/rpc/get_replica_status`, {
-          headers: { apikey: keys.secretKey },
-        });
+        const [replayLag, response] = await Promise.all([
+          postgres.psql(
+            "select coalesce(extract(epoch from replay_lag) * 1000, 0) from pg_stat_replication " +
+              `where application_name = '${REPLICATION_SLOT}'`,
+          ),
+          fetch(`${REPLICA_API_URL}/rest/v1/rpc/get_replica_status`, {
+            headers: { apikey: keys.secretKey },
+          }),
+        ]);
         const status = await response.json();
-        if (typeof status.lag_seconds === "number") samples.push(status.lag_seconds * 1000);
+        if (replayLag !== "") primary.push(Number(replayLag));
+        if (typeof status.lag_seconds === "number") standby.push(status.lag_seconds * 1000);
       } catch {
         // a sample lost: the others stand
       }
@@ -70,7 +86,7 @@ function sampleLag(keys: StackKeys) {
   return async () => {
     running = false;
     await loop;
-    return samples;
+    return { primary, standby };
   };
 }
 
@@ -168,8 +184,9 @@ async function ingest(
     replicaReads: await countReadStatements(PORTS.replicaPostgres) - replicaBefore,
     stormReads: stormResult.answered,
     stormFailures: stormResult.failures,
-    lagP50Ms: lag.length ? percentile(lag, 0.5) : NaN,
-    lagMaxMs: lag.length ? Math.max(...lag) : NaN,
+    lagP50Ms: lag.primary.length ? percentile(lag.primary, 0.5) : NaN,
+    lagMaxMs: lag.primary.length ? Math.max(...lag.primary) : NaN,
+    standbyLagMaxMs: lag.standby.length ? Math.max(...lag.standby) : NaN,
   };
 }
 
