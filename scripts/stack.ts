@@ -30,6 +30,7 @@ import * as replica from "./stack/replica.ts";
 import {
   assertPortFree,
   failureSummary,
+  isListening,
   reserveStackPorts,
   run,
   runningPid,
@@ -217,6 +218,16 @@ async function start(): Promise<void> {
       // A PostgREST whose database went away retries with a backoff of up to 32 s: one that
       // outlived its standby is started again with it, so reads can return at once.
       if (started.includes(REPLICA)) await stopProcess(REPLICA_POSTGREST_SERVICE);
+      // A stack started without a replica: its gateway serves no replica endpoint and its
+      // functions were not given one, so they start again with it.
+      if (runningPid("gateway") !== null && !(await isListening(PORTS.replicaGateway))) {
+        await stopProcess(SUPERVISOR);
+        for (const service of all) {
+          if (service.name === "gateway" || service.name.startsWith("function-")) {
+            await stopProcess(service.name);
+          }
+        }
+      }
     }
     for (const service of all) await startService(service, started);
     await startSupervisor(started);
