@@ -163,9 +163,12 @@ export async function psqlReplica(sql: string): Promise<string> {
   return result.stdout.trim();
 }
 
-/** PostgREST's statements that read pages, rollups or flights (the reads a replica takes). */
+/**
+ * PostgREST's statements that read pages (read_telemetry_page, and read_telemetry_page_get on a
+ * replica), rollups or flights: the reads a replica takes.
+ */
 const READ_STATEMENTS = `query like 'WITH pgrst_source%' and (
-  query like '%"public"."read_telemetry_page"%'
+  query like '%"public"."read_telemetry_page%'
   or query like '%"public"."telemetry_hourly_rollups"%'
   or query like '%"public"."telemetry_daily_rollups"%'
   or query like '%"public"."telemetry_flights"%')`;

@@ -76,6 +76,28 @@ Deno.test("pages, exports, rollups and flights are read on the replica, the moni
   assert(await countReadStatements(PORTS.replicaPostgres) - replicaBefore >= 6);
 });
 
+Deno.test("cursor pages on the replica join up, in time order and in a field's order", async () => {
+  const owner = await createUser();
+  const device = await createDevice(owner);
+  assertEquals((await sendTelemetry(device, flight(20))).status, 200);
+  await waitForReplay(await sql("select pg_current_wal_lsn()"));
+  for (const order of [{}, { "order_by": "altitude_m", desc: "false" }]) {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string> = { "device_id": device.id, limit: "6", ...order };
+      if (cursor) query.cursor = cursor;
+      const page = await get(owner.token, "telemetry-query", "", query);
+      assertEquals([page.status, page.source], [200, "replica"], page.text);
+      const body = JSON.parse(page.text);
+      seen.push(...body.data.map((frame: { recorded_at: string }) => frame.recorded_at));
+      cursor = body.next_cursor;
+    } while (cursor);
+    assertEquals(seen.length, 20);
+    assertEquals(new Set(seen).size, 20);
+  }
+});
+
 Deno.test("right after a device's write a replica answer may miss it, for at most the allowed lag", async () => {
   const owner = await createUser();
   await pauseReplay();

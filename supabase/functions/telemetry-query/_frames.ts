@@ -3,8 +3,9 @@
  * public.read_telemetry_page, called through PostgREST with the caller's client, so RLS decides
  * which frames are visible. The function reads each page in O(limit) (keyset cursor, indexes
  * for the unbounded orders, a count capped at COUNT_CAP); see its migration. On a read replica
- * it is called with GET (`viaGet`): PostgREST runs a POST to a volatile function in a read-write
- * transaction, which a standby refuses, and a GET in a read-only one.
+ * it is called with GET (`viaGet`), as public.read_telemetry_page_get: PostgREST runs a POST to a
+ * volatile function in a read-write transaction, which a standby refuses, and a GET in a
+ * read-only one.
  */
 import { type Db, queryArgs, toDbError } from "../../../shared/platform/db.ts";
 import { HttpError } from "../../../shared/platform/http.ts";
@@ -84,13 +85,13 @@ export async function readFrames(
       "p_desc": query.desc,
       "p_limit": options.limit ?? query.limit,
       "p_offset": options.after ? 0 : query.offset,
-      // jsonb: as JSON text in a query string, as a JSON array in a POST body.
+      // As JSON text in a query string (read_telemetry_page_get), a JSON array in a POST body.
       "p_after": options.viaGet && position ? JSON.stringify(position) : position,
       "p_columns": columnsOf(query),
       "p_count_cap": options.count ? COUNT_CAP : 0,
     };
     result = await (options.viaGet
-      ? db.rpc("read_telemetry_page", queryArgs(args), { get: true })
+      ? db.rpc("read_telemetry_page_get", queryArgs(args), { get: true })
       : db.rpc("read_telemetry_page", args));
   } catch (error) {
     throw toDbError(error);
