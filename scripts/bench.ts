@@ -5,10 +5,11 @@
  * is shared. The same figures go to .bench/results.json (git-ignored).
  *
  * Usage: deno task bench [--rounds 3] [--sustain 300]
- *   [--only parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries]
+ *   [--only parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries,replica]
  *   [--scenario TEXT] [--path naive,ours] [--streams 16] [--stream-seconds 30]
  * (queries runs scripts/bench_query.ts, which keeps its 1M/10M frames for the next run; its
- * `--clean` deletes them.)
+ * `--clean` deletes them. replica runs on a stack started with STACK_REPLICA=1 and is skipped
+ * otherwise: scripts/bench/replica.ts.)
  *
  * Ingest cost is CPU per stored frame per component (Postgres, PostgREST, the gateway, the
  * function, Redis with its REST endpoint), read from /proc, counted until staging has drained
@@ -30,6 +31,8 @@ import { median, percentile, spread } from "./bench/stats.ts";
 import { loadKeys } from "./stack/keys.ts";
 import { GATEWAY_URL, PROJECT_ROOT } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
+import * as replica from "./stack/replica.ts";
+import { benchReplica, type ReplicaBench, replicaReport } from "./bench/replica.ts";
 
 const { values: options } = parseArgs({
   args: Deno.args,
@@ -38,7 +41,7 @@ const { values: options } = parseArgs({
     sustain: { type: "string", default: "300" },
     only: {
       type: "string",
-      default: "parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries",
+      default: "parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries,replica",
     },
     streams: { type: "string", default: "16" },
     "stream-seconds": { type: "string", default: "30" },
@@ -631,6 +634,9 @@ let sustained: unknown = null;
 let requestCpu: unknown = null;
 let streams: { peakRssMib: number } | null = null;
 let exportsRun: { peakRssMib: number } | null = null;
+let replicaRun: ReplicaBench | null = null;
+/** Frames per ingest run of the replica part (8 × 500-frame requests). */
+const REPLICA_FRAMES = 50_000;
 const STREAMS = Number(options.streams);
 const STREAM_SECONDS = Number(options["stream-seconds"]);
 
@@ -687,6 +693,14 @@ try {
     exportsRun.peakRssMib = (await peaks.segment()).get("telemetry-query") ?? NaN;
     console.log(`  telemetry-query peak RSS ${exportsRun.peakRssMib} MiB`);
   }
+  if (ONLY.has("replica")) {
+    if (await replica.isRunning()) {
+      replicaRun = await benchReplica(keys, devices, ROUNDS, REPLICA_FRAMES, timeRange, progress);
+      for (const line of replicaReport(replicaRun)) console.log(line);
+    } else {
+      console.log("\nread replica: skipped (start the stack with STACK_REPLICA=1)");
+    }
+  }
   await peaks.observe();
   const rss = Object.fromEntries(peaks.highest);
   if (ONLY.has("rss")) {
@@ -729,6 +743,7 @@ try {
         requestCpu,
         streams,
         exports: exportsRun,
+        replica: replicaRun,
       },
       null,
       2,

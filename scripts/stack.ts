@@ -13,12 +13,24 @@
  */
 import { join } from "node:path";
 import { loadKeys, type StackKeys } from "./stack/keys.ts";
-import { BIN_DIR, DB_URL, GATEWAY_URL, PORTS, PROJECT_ROOT, STACK_DIR } from "./stack/layout.ts";
+import {
+  BIN_DIR,
+  DB_URL,
+  GATEWAY_URL,
+  PORTS,
+  PROJECT_ROOT,
+  REPLICA_API_URL,
+  REPLICA_DB_URL,
+  REPLICA_ENABLED,
+  STACK_DIR,
+} from "./stack/layout.ts";
 import { assertOwnStack } from "./stack/owner.ts";
 import * as postgres from "./stack/postgres.ts";
+import * as replica from "./stack/replica.ts";
 import {
   assertPortFree,
   failureSummary,
+  isListening,
   reserveStackPorts,
   run,
   runningPid,
@@ -29,7 +41,13 @@ import {
 } from "./stack/processes.ts";
 import { readFunctionEnvFile } from "./stack/env_file.ts";
 import { checkInstalled, REQUIRED_FILES } from "./stack/requirements.ts";
-import { functionEnv, isUp, type Service, services } from "./stack/services.ts";
+import {
+  functionEnv,
+  isUp,
+  REPLICA_POSTGREST_SERVICE,
+  type Service,
+  services,
+} from "./stack/services.ts";
 import { FUNCTION_RSS_LIMIT_MIB, functionMemory } from "./stack/memory.ts";
 
 async function applyMigrations(): Promise<void> {
@@ -68,6 +86,33 @@ async function startDatabase(started: string[]): Promise<void> {
   if (fresh) {
     await postgres.psql(await Deno.readTextFile(join(PROJECT_ROOT, "supabase/seed.sql")));
   }
+}
+
+/** The name `started` and `stop` use for the standby's postmaster. */
+const REPLICA = "replica";
+
+/**
+ * Starts the read replica (STACK_REPLICA=1): the standby on disk when it can resume streaming,
+ * else a new one from a base backup; then waits until it has replayed what the primary has now
+ * (the migrations just applied), so its PostgREST loads the current schema.
+ */
+async function startReplica(started: string[]): Promise<void> {
+  if (!(await replica.isRunning())) {
+    await assertPortFree(PORTS.replicaPostgres, "the read replica");
+    if (!(await replica.canResume())) {
+      console.log("Making the read replica in .stack/replica (pg_basebackup) ...");
+      await replica.initialise();
+    }
+    await replica.start();
+    started.push(REPLICA);
+  }
+  const primaryLsn = await postgres.psql("select pg_current_wal_lsn()");
+  await waitFor(
+    async () =>
+      (await replica.psqlReplica(`select pg_last_wal_replay_lsn() >= '${primaryLsn}'`)) === "t",
+    60_000,
+    "the replica to replay the primary's WAL",
+  );
 }
 
 async function startService(service: Service, started: string[]): Promise<void> {
@@ -138,6 +183,7 @@ async function restartCounts(): Promise<Record<string, number>> {
 
 async function isFullyRunning(all: Service[]): Promise<boolean> {
   if (!(await postgres.isRunning())) return false;
+  if (REPLICA_ENABLED && !(await replica.isRunning())) return false;
   if (runningPid(SUPERVISOR) === null) return false;
   for (const service of all) {
     if (runningPid(service.name) === null || !(await isUp(service))) return false;
@@ -167,12 +213,29 @@ async function start(): Promise<void> {
   const started: string[] = [];
   try {
     await startDatabase(started);
+    if (REPLICA_ENABLED) {
+      await startReplica(started);
+      // A PostgREST whose database went away retries with a backoff of up to 32 s: one that
+      // outlived its standby is started again with it, so reads can return at once.
+      if (started.includes(REPLICA)) await stopProcess(REPLICA_POSTGREST_SERVICE);
+      // A stack started without a replica: its gateway serves no replica endpoint and its
+      // functions were not given one, so they start again with it.
+      if (runningPid("gateway") !== null && !(await isListening(PORTS.replicaGateway))) {
+        await stopProcess(SUPERVISOR);
+        for (const service of all) {
+          if (service.name === "gateway" || service.name.startsWith("function-")) {
+            await stopProcess(service.name);
+          }
+        }
+      }
+    }
     for (const service of all) await startService(service, started);
     await startSupervisor(started);
   } catch (error) {
     console.error("Start failed; stopping what this start had started.");
     for (const name of started.reverse()) {
       if (name === "postgres") await postgres.stop();
+      else if (name === REPLICA) await replica.stop();
       else await stopProcess(name);
     }
     throw error;
@@ -202,6 +265,7 @@ async function stop(): Promise<void> {
   for (const name of names.sort((a, b) => order(a) - order(b))) {
     if (await stopProcess(name)) stopped.push(name);
   }
+  if (await replica.stop()) stopped.push(REPLICA);
   if (await postgres.stop()) stopped.push("postgres");
   console.log(
     stopped.length
@@ -221,12 +285,35 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
     PUBLISHABLE_KEY: keys.publishableKey,
     SECRET_KEY: keys.secretKey,
   };
+  // A replica that runs is listed whether or not this shell set STACK_REPLICA.
+  const replicaRunning = await replica.isRunning();
+  if (REPLICA_ENABLED || replicaRunning) {
+    env.STACK_REPLICA_DB_URL = REPLICA_DB_URL;
+    env.SUPABASE_READ_REPLICA_URL = REPLICA_API_URL;
+  }
   if (asEnv) {
     for (const [name, value] of Object.entries(env)) console.log(`${name}='${value}'`);
     return;
   }
   const all = await services(keys);
+  // The replica's PostgREST is listed when it runs, even from a shell without STACK_REPLICA.
+  if (!all.some((service) => service.name === REPLICA_POSTGREST_SERVICE) && replicaRunning) {
+    all.push({
+      name: REPLICA_POSTGREST_SERVICE,
+      port: PORTS.replicaPostgrest,
+      command: [],
+      env: {},
+    });
+  }
   const states = [`postgres: ${(await postgres.isRunning()) ? "running" : "stopped"}`];
+  if (REPLICA_ENABLED || replicaRunning) {
+    const lag = replicaRunning ? await replica.replayLagSeconds() : null;
+    states.push(
+      `${REPLICA}: ${replicaRunning ? "running" : "stopped"} (port ${PORTS.replicaPostgres}` +
+        `, slot ${replica.REPLICATION_SLOT}` +
+        (lag === null ? "" : `, replay lag ${lag.toFixed(3)} s`) + ")",
+    );
+  }
   const memory = await functionMemory();
   const restarts = await restartCounts();
   for (const service of all) {
@@ -258,10 +345,27 @@ async function status(keys: StackKeys, asEnv = false): Promise<void> {
       `            JWKS: ${JSON.stringify(keys.jwks)}`,
       `Upstash REST URL: ${env.UPSTASH_REDIS_REST_URL}`,
       `   Upstash token: ${keys.upstashToken}`,
+      ...(env.STACK_REPLICA_DB_URL
+        ? [
+          `  Replica DB URL: ${env.STACK_REPLICA_DB_URL}`,
+          `Replica API URL: ${env.SUPABASE_READ_REPLICA_URL} (/rest/v1, read only)`,
+        ]
+        : []),
       "",
       ...states,
     ].join("\n"),
   );
+}
+
+/**
+ * The replica's PostgREST cannot LISTEN for schema reloads on a standby: after migrations, it is
+ * told to reload (SIGUSR1) once the standby has replayed them.
+ */
+async function reloadReplicaSchema(): Promise<void> {
+  const pid = runningPid(REPLICA_POSTGREST_SERVICE);
+  if (pid === null) return;
+  await startReplica([]);
+  Deno.kill(pid, "SIGUSR1");
 }
 
 async function main(): Promise<number> {
@@ -282,6 +386,7 @@ async function main(): Promise<number> {
         return 0;
       case "migrate":
         await applyMigrations();
+        await reloadReplicaSchema();
         console.log("Pending migrations applied.");
         return 0;
       case "reset":

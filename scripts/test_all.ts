@@ -3,7 +3,8 @@
  * Runs every suite in order and ends with one line, "N passed, N failed", over all of them:
  * static checks (fmt, lint, type check), unit tests, the repository's layout and deploy checks, then on the local stack the pgTAP tests,
  * the flush concurrency tests, the end-to-end tests through the gateway, the fault suite, the
- * dashboard in headless Chromium and the stack's own start/stop behaviour.
+ * dashboard in headless Chromium, the stack's own start/stop behaviour, and last the read
+ * replica's suite on the same stack restarted with STACK_REPLICA=1 (unless it has one already).
  * This checkout's stack, when already running, is used as it is and left running (another
  * checkout's stack on the same ports stops the run before anything); otherwise one is started
  * (a fresh database on a clean checkout) and stopped at the end.
@@ -14,6 +15,7 @@ import { DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT } from "./stack/layout.ts
 import { foreignHolder, foreignStackMessage } from "./stack/owner.ts";
 import { isListening, stopProcess } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
+import * as replica from "./stack/replica.ts";
 import { functionEnv } from "./stack/services.ts";
 import { FUNCTION_RSS_LIMIT_MIB, functionPids, PeakTracker, resetPeaks } from "./stack/memory.ts";
 
@@ -55,9 +57,14 @@ async function runStep(
 }
 
 /** A check that passes or fails as a whole (formatting, lint, type check, stack start). */
-async function check(suite: string, command: string, args: string[]): Promise<boolean> {
+async function check(
+  suite: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<boolean> {
   console.log(`\n=== ${suite}`);
-  const { code } = await runStep(command, args);
+  const { code } = await runStep(command, args, env);
   results.push({ suite, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 });
   return code === 0;
 }
@@ -134,7 +141,9 @@ await denoSuite("unit tests", ["task", "--quiet", "test"]);
 await denoSuite("repository", ["task", "--quiet", "test:repo"]);
 
 const stackWasRunning = await isListening(PORTS.gateway);
-const stackUp = stackWasRunning || await check("stack start", deno, stackTask("start"));
+// Without a replica, whatever the shell says: the replica's suite restarts the stack with one.
+const stackUp = stackWasRunning ||
+  await check("stack start", deno, stackTask("start"), { STACK_REPLICA: "" });
 // The background simulator of scripts/dev.sh would stage frames while the flush tests count
 // what is staged: pause it for the run and start it again at the end.
 const simulatorWasRunning = stackWasRunning && await stopProcess("simulator");
@@ -171,6 +180,25 @@ if (stackUp) {
   await memory.observe();
   await denoSuite("stack lifecycle", ["task", "--quiet", "test:stack"]);
   await memory.observe();
+  // Last, as it restarts the stack: the read replica's suite (tests/replica) on the same data with
+  // a standby and the functions reading through it; every suite above ran without a replica.
+  const replicaWasRunning = await replica.isRunning();
+  const withReplica = { STACK_REPLICA: "1" };
+  const replicaUp = replicaWasRunning ||
+    (await check("stack stop", deno, stackTask("stop")) &&
+      await check("stack start with a replica", deno, stackTask("start"), withReplica));
+  if (replicaUp) {
+    await denoSuite("replica", ["task", "--quiet", "test:replica"], {
+      ...stackEnv,
+      ...withReplica,
+    });
+    await memory.observe();
+  }
+  // A stack that was running without a replica is left as it was found.
+  if (stackWasRunning && !replicaWasRunning) {
+    await check("stack stop", deno, stackTask("stop"));
+    await check("stack start", deno, stackTask("start"), { STACK_REPLICA: "" });
+  }
 }
 if (stackUp) {
   // The CLI's local edge runtime kills a worker past 150 MB with every request in it.

@@ -36,6 +36,7 @@ export function createNoDbDeps(
     dbAs: () => unreachable("dbAs"),
     cache,
     now: () => now,
+    replica: null,
   };
   return { deps, logLines: logger.lines, cache };
 }

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { stackPath } from "../stack/layout.ts";
 import { dataDir } from "../stack/postgres.ts";
+import { replicaDataDir } from "../stack/replica.ts";
 
 /** The parts of the stack whose CPU the benchmark reports, and the process names they start from. */
 export const COMPONENTS = {
@@ -100,4 +101,12 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot
 /** CPU seconds used so far by one stack process (e.g. `function-telemetry-query`) and its children. */
 export function processCpuSeconds(name: string): number {
   return treeCpu([pidFile(name)], allStats());
+}
+
+/** CPU seconds used so far by the read replica: its standby's postmaster tree and its PostgREST. */
+export function replicaCpuSeconds(): number {
+  const postmaster = Number(
+    Deno.readTextFileSync(join(replicaDataDir(), "postmaster.pid")).split("\n")[0],
+  );
+  return treeCpu([postmaster, pidFile("replica-postgrest")], allStats());
 }

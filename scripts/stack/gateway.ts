@@ -7,6 +7,10 @@
  *   Supabase's gateway does. For functions with verify_jwt = true the Bearer token must be an
  *   HS256 JWT signed with the stack's secret, checked here before the function runs.
  * - `/dashboard/` serves the operator dashboard (scripts/stack/dashboard.ts).
+ *
+ * With a read replica (STACK_REPLICA=1) it also serves the replica's API endpoint on a port of
+ * its own, as a hosted read replica has its own: only `/rest/v1/*`, to the replica's PostgREST,
+ * with the same API keys.
  */
 import { createJwtVerifier, JwtError, looksLikeJwt } from "../../shared/auth/jwt.ts";
 import { dashboard } from "./dashboard.ts";
@@ -59,7 +63,7 @@ async function forward(request: Request, target: URL, headers: Headers): Promise
   }
 }
 
-async function toPostgrest(request: Request, url: URL): Promise<Response> {
+async function toPostgrest(request: Request, url: URL, postgrestPort: number): Promise<Response> {
   const apikey = request.headers.get("apikey") ?? url.searchParams.get("apikey");
   if (!apikey) {
     return jsonError(401, {
@@ -78,7 +82,7 @@ async function toPostgrest(request: Request, url: URL): Promise<Response> {
   }
   const target = new URL(url.pathname.slice("/rest/v1".length) || "/", url);
   target.search = url.search;
-  target.host = `127.0.0.1:${PORTS.postgrest}`;
+  target.host = `127.0.0.1:${postgrestPort}`;
   target.protocol = "http:";
   return await forward(request, target, headers);
 }
@@ -111,7 +115,7 @@ async function toFunction(request: Request, url: URL, client: string): Promise<R
 function route(request: Request, clientAddress: string): Promise<Response> | Response {
   const url = new URL(request.url);
   if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
-    return toPostgrest(request, url);
+    return toPostgrest(request, url, PORTS.postgrest);
   }
   if (url.pathname.startsWith("/functions/v1/")) {
     return toFunction(request, url, clientAddress);
@@ -126,5 +130,18 @@ function route(request: Request, clientAddress: string): Promise<Response> | Res
   return jsonError(404, { message: `No route for ${url.pathname}` });
 }
 
-// node:http, not Deno.serve: see node_http_server.ts for why.
+/** The replica's API endpoint: its Data API only, as on a hosted read replica. */
+function replicaRoute(request: Request): Promise<Response> | Response {
+  const url = new URL(request.url);
+  if (url.pathname === "/rest/v1" || url.pathname.startsWith("/rest/v1/")) {
+    return toPostgrest(request, url, PORTS.replicaPostgrest);
+  }
+  return jsonError(404, { message: `No route for ${url.pathname} on the read replica` });
+}
+
+// node:http, not Deno.serve: see node_http_server.ts for why. The replica's endpoint first: the
+// stack counts the gateway as up once its main port answers.
+if (Deno.env.get("STACK_REPLICA") === "1") {
+  await serveNodeHttp({ hostname: "127.0.0.1", port: PORTS.replicaGateway }, replicaRoute);
+}
 await serveNodeHttp({ hostname: "127.0.0.1", port: PORTS.gateway }, route);

@@ -31,6 +31,10 @@ export const PORTS = {
   postgrest: 54331 + PORT_OFFSET,
   redis: 54332 + PORT_OFFSET,
   upstash: 54333 + PORT_OFFSET,
+  /** The read replica (STACK_REPLICA=1): a hot standby, its PostgREST, its API endpoint. */
+  replicaPostgres: 54334 + PORT_OFFSET,
+  replicaPostgrest: 54335 + PORT_OFFSET,
+  replicaGateway: 54336 + PORT_OFFSET,
   /** Each function gets the next port from here, in config.toml order. */
   firstFunction: 54340 + PORT_OFFSET,
 } as const;
@@ -41,6 +45,16 @@ export const DB_PASSWORD = "postgres";
 export const DB_URL =
   `postgresql://postgres:${DB_PASSWORD}@127.0.0.1:${PORTS.postgres}/postgres?sslmode=disable`;
 export const GATEWAY_URL = `http://127.0.0.1:${PORTS.gateway}`;
+
+/**
+ * STACK_REPLICA=1: the stack also runs a read replica (scripts/stack/replica.ts) and gives the
+ * functions its API endpoint. Unset, the stack is what it always was.
+ */
+export const REPLICA_ENABLED = Deno.env.get("STACK_REPLICA") === "1";
+export const REPLICA_DB_URL =
+  `postgresql://postgres:${DB_PASSWORD}@127.0.0.1:${PORTS.replicaPostgres}/postgres?sslmode=disable`;
+/** The replica's API endpoint, as a hosted read replica has its own: `/rest/v1` on its port. */
+export const REPLICA_API_URL = `http://127.0.0.1:${PORTS.replicaGateway}`;
 
 /** A path inside the stack's folder. */
 export function stackPath(...parts: string[]): string {

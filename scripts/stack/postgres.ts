@@ -46,7 +46,8 @@ function asPgUser(command: string, args: string[]): [string, string[]] {
   return isRoot() ? ["runuser", ["-u", PG_USER, "--", command, ...args]] : [command, args];
 }
 
-async function pgRun(command: string, args: string[], stdin?: string) {
+/** Runs one of PostgreSQL's programs, as the `postgres` user when the caller is root. */
+export async function pgRun(command: string, args: string[], stdin?: string) {
   const [cmd, cmdArgs] = asPgUser(join(PG_BIN_DIR, command), args);
   return await run(cmd, cmdArgs, stdin === undefined ? {} : { stdin });
 }
@@ -120,12 +121,13 @@ export async function isRunning(): Promise<boolean> {
   return (await run(cmd, args, { allowFailure: true })).code === 0;
 }
 
-function psqlRaw(sql: string) {
+/** Runs SQL with psql against the server on `port` (the primary's by default). */
+export function psqlRaw(sql: string, port = PORTS.postgres) {
   return run("psql", [
     "-h",
     "127.0.0.1",
     "-p",
-    String(PORTS.postgres),
+    String(port),
     "-U",
     "postgres",
     "-d",

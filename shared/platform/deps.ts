@@ -4,8 +4,18 @@
  */
 import { type Cache, createDisabledCache, createUpstashCache } from "./cache.ts";
 import { type Config, loadConfig } from "./config.ts";
-import { createCallerClient, createServiceClient, type Db } from "./db.ts";
+import { callRpcRead, createCallerClient, createServiceClient, type Db } from "./db.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { createReadRouter, type ReadRouter, type ReplicaStatus } from "./replica.ts";
+
+/** The read replica's clients and the router that says when to use them. */
+export interface ReplicaReads {
+  router: ReadRouter;
+  /** Acts as service_role on the replica. */
+  db: Db;
+  /** Acts as the caller on the replica (RLS applies). */
+  dbAs: (token: string) => Db;
+}
 
 export interface Deps {
   config: Config;
@@ -16,6 +26,23 @@ export interface Deps {
   dbAs: (token: string) => Db;
   cache: Cache;
   now: () => Date;
+  /** Null without SUPABASE_READ_REPLICA_URL: every read goes to the primary. */
+  replica: ReplicaReads | null;
+}
+
+/** The replica's clients and router, when the config names a replica. */
+export function createReplicaReads(config: Config): ReplicaReads | null {
+  if (!config.replica) return null;
+  const url = config.replica.url;
+  const db = createServiceClient(config, url);
+  return {
+    router: createReadRouter({
+      check: (signal) => callRpcRead<ReplicaStatus>(db, "get_replica_status", {}, signal),
+      maxLagSeconds: config.replica.maxLagSeconds,
+    }),
+    db,
+    dbAs: (token) => createCallerClient(config, token, url),
+  };
 }
 
 /**
@@ -33,5 +60,6 @@ export function createDeps(env: Record<string, string | undefined>, functionName
     dbAs: (token) => createCallerClient(config, token),
     cache: config.redis ? createUpstashCache(config.redis, logger) : createDisabledCache(),
     now: () => new Date(),
+    replica: createReplicaReads(config),
   };
 }

@@ -58,6 +58,10 @@ export const envSchema = z.object({
   SUPABASE_JWT_ISSUERS: z.string().transform((text) =>
     text.split(",").map((issuer) => issuer.trim()).filter((issuer) => issuer !== "")
   ).optional(),
+  // A read replica's API endpoint (hosted: https://<ref>-rr-<region>-<id>.supabase.co): pages,
+  // exports, rollups and flights read through it while it lags at most REPLICA_MAX_LAG_SECONDS.
+  SUPABASE_READ_REPLICA_URL: z.url().optional(),
+  REPLICA_MAX_LAG_SECONDS: z.coerce.number().positive().max(3600).default(5),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   TELEMETRY_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),

@@ -24,7 +24,8 @@ export const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-headers":
     "authorization, x-client-info, apikey, content-type, x-device-key, idempotency-key, last-event-id",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
-  "access-control-expose-headers": "retry-after, x-request-id",
+  // x-read-source: where a query or analytics answer was read (a read replica, the primary, cache).
+  "access-control-expose-headers": "retry-after, x-request-id, x-read-source",
 };
 
 /** A JSON response with CORS headers. */

@@ -2,8 +2,10 @@
  * GET /health: is the pipeline working? Open to anyone, so it says nothing secret and counts
  * nothing of any tenant for an anonymous caller.
  * healthy: database and cache answer and the batch is moving; degraded: the cache is down or the
- * oldest pending frame is older than HEALTH_MAX_PENDING_AGE_SECONDS; unhealthy (503): the
- * database does not answer.
+ * oldest pending frame is older than HEALTH_MAX_PENDING_AGE_SECONDS, or a configured read
+ * replica is left aside (down, or lagging past REPLICA_MAX_LAG_SECONDS: `replica.reason` says
+ * which; reads go to the primary meanwhile); unhealthy (503): the database does not answer.
+ * Without a replica configured the answer has no `replica` field.
  *
  * The details in `batch_status` are scoped like every figure that counts frames: service role
  * sees the whole pipeline's backlog, a user JWT the staged frames of their own devices, anyone
@@ -32,18 +34,20 @@ export function createHealthHandler(deps: Deps): (request: Request) => Promise<R
       return null;
     };
     // The status always judges the whole pipeline (is the flush moving?); it is no count.
-    const [pipeline, cacheConnected, own] = await Promise.all([
+    const [pipeline, cacheConnected, own, replica] = await Promise.all([
       callRpc<BatchStatus>(deps.db, "get_batch_status").catch(failed),
       deps.cache.ping(),
       caller?.role === "authenticated"
         ? callRpc<BatchStatus>(deps.dbAs(caller.token), "get_batch_status").catch(failed)
         : Promise.resolve(null),
+      deps.replica ? deps.replica.router.state() : Promise.resolve(null),
     ]);
     const backlogStale = (pipeline?.oldest_pending_age_seconds ?? 0) >
       deps.config.limits.healthMaxPendingAgeSeconds;
+    const replicaAside = replica !== null && !replica.usable;
     const status = !pipeline
       ? "unhealthy"
-      : !cacheConnected || backlogStale
+      : !cacheConnected || backlogStale || replicaAside
       ? "degraded"
       : "healthy";
     const details = caller?.role === "service_role" ? pipeline : own;
@@ -60,6 +64,17 @@ export function createHealthHandler(deps: Deps): (request: Request) => Promise<R
         supabase_healthy: pipeline !== null,
         scope: !details ? null : caller?.role === "service_role" ? "pipeline" : "devices",
       },
+      // Replication figures count no frames of anyone: shown to every caller.
+      ...(replica && deps.config.replica
+        ? {
+          replica: {
+            reads: replica.usable ? "replica" : "primary",
+            reason: replica.reason,
+            lag_seconds: replica.lagSeconds,
+            max_lag_seconds: deps.config.replica.maxLagSeconds,
+          },
+        }
+        : {}),
     }, pipeline ? 200 : 503);
   }, deps.now);
 }

@@ -11,6 +11,11 @@
  * A user sees their own devices (RLS through their client); another tenant's device answers
  * 404 like an unknown one. Every answer is cached in Redis under the caller's scope for as long
  * as its source stays unchanged (CACHE_SECONDS), and `Cache-Control` says so.
+ *
+ * With a read replica (SUPABASE_READ_REPLICA_URL), rollups and flights read through it while it
+ * lags at most REPLICA_MAX_LAG_SECONDS, else through the primary; `X-Read-Source` says which
+ * (`replica`, `primary`, or `cache`). The monitor and internals read the primary: their figures
+ * are live (backlog, flush history) and the database internals are the primary's own.
  */
 import { type Caller, identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
 import { cacheKey } from "../../../shared/platform/cache.ts";
@@ -30,7 +35,8 @@ import {
   throwIfProblems,
   unknownParams,
 } from "../../../shared/query/query_params.ts";
-import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
+import { callerReads } from "../../../shared/auth/caller_reads.ts";
+import type { ReadTarget } from "../../../shared/platform/replica.ts";
 import { admitRead, createReadLimiter } from "../../../shared/auth/operator_quota.ts";
 import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 import { parseFlightsRequest, parseRollupsRequest, windowOf } from "./_params.ts";
@@ -91,23 +97,35 @@ export function createAnalyticsHandler(deps: Deps): (request: Request) => Promis
   }, deps.now);
 }
 
+/** An answer and where it was read. */
+type Computed = { answer: Record<string, unknown>; source: ReadTarget };
+
 /** Checks the route's parameters now (a 400 is never cached) and returns how to compute it. */
 function computeFor(
   route: Route,
   params: URLSearchParams,
   caller: Caller,
   deps: Deps,
-): () => Promise<Record<string, unknown>> {
-  const db: Db = caller.role === "service_role" ? deps.db : deps.dbAs(caller.token);
+): () => Promise<Computed> {
+  const reads = callerReads(deps, caller);
+  const db: Db = reads.on("primary");
+  /** Rollups and flights: on the replica while it is fit. */
+  const preferReplica = (compute: (target: ReadTarget) => Promise<Record<string, unknown>>) => () =>
+    reads.run(compute).then(({ value, source }) => ({ answer: value, source }));
+  const onPrimary = (compute: () => Promise<Record<string, unknown>>) => async () => ({
+    answer: await compute(),
+    source: "primary" as const,
+  });
   if (route === "rollups") {
     const parsed = parseRollupsRequest(params);
     if (!parsed.ok) throw badParameters(parsed.problems);
     const request = parsed.request;
-    return async () => {
-      await requireVisibleDevice(db, request.deviceId);
+    return preferReplica(async (target) => {
+      const targetDb = reads.on(target);
+      await reads.requireVisibleDevice(target, request.deviceId);
       let window = windowOf(request, deps.now());
       if (request.flightId !== null) {
-        const flight = await readFlight(db, request.deviceId, request.flightId);
+        const flight = await readFlight(targetDb, request.deviceId, request.flightId);
         if (!flight) {
           throw new HttpError(404, "flight_not_found", `No flight "${request.flightId}"`);
         }
@@ -116,7 +134,7 @@ function computeFor(
           to: request.to ?? new Date(Date.parse(flight.ended_at) + 1),
         };
       }
-      const buckets = await readRollups(db, request, window);
+      const buckets = await readRollups(targetDb, request, window);
       return {
         device_id: request.deviceId,
         flight_id: request.flightId,
@@ -125,24 +143,26 @@ function computeFor(
         to: window.to.toISOString(),
         buckets,
       };
-    };
+    });
   }
   if (route === "flights") {
     const parsed = parseFlightsRequest(params);
     if (!parsed.ok) throw badParameters(parsed.problems);
-    return async () => {
-      await requireVisibleDevice(db, parsed.deviceId);
+    return preferReplica(async (target) => {
+      await reads.requireVisibleDevice(target, parsed.deviceId);
       return {
         device_id: parsed.deviceId,
-        flights: await readFlights(db, parsed.deviceId, parsed.limit),
+        flights: await readFlights(reads.on(target), parsed.deviceId, parsed.limit),
       };
-    };
+    });
   }
   throwIfProblems(unknownParams(params, []));
-  if (route === "internals") return async () => ({ internals: await readInternals(deps.db) });
+  if (route === "internals") {
+    return onPrimary(async () => ({ internals: await readInternals(deps.db) }));
+  }
   return caller.role === "service_role"
-    ? async () => ({ scope: "pipeline", monitor: await readPipelineMonitor(deps.db) })
-    : async () => ({ scope: "devices", monitor: await readOperatorMonitor(db) });
+    ? onPrimary(async () => ({ scope: "pipeline", monitor: await readPipelineMonitor(deps.db) }))
+    : onPrimary(async () => ({ scope: "devices", monitor: await readOperatorMonitor(db) }));
 }
 
 /** The cached answer, else a fresh one that is then cached; both say how long it stays. */
@@ -150,21 +170,28 @@ async function cachedAnswer(
   deps: Deps,
   key: string,
   seconds: number,
-  compute: () => Promise<Record<string, unknown>>,
+  compute: () => Promise<Computed>,
   context: RequestContext,
 ): Promise<Response> {
   const headers = { "cache-control": `private, max-age=${seconds}` };
   const hit = await deps.cache.get(key);
   context.log.cache_hit = hit !== null;
   if (hit !== null) {
-    return jsonResponse({ success: true, ...JSON.parse(hit), cached: true }, 200, headers);
+    return jsonResponse({ success: true, ...JSON.parse(hit), cached: true }, 200, {
+      ...headers,
+      "x-read-source": "cache",
+    });
   }
-  const answer = await compute().catch((error: unknown) => {
+  const { answer, source } = await compute().catch((error: unknown) => {
     throw unavailableOr(error);
   });
+  context.log.read_source = source;
   const body = { ...answer, timestamp: deps.now().toISOString() };
   await deps.cache.set(key, JSON.stringify(body), seconds);
-  return jsonResponse({ success: true, ...body, cached: false }, 200, headers);
+  return jsonResponse({ success: true, ...body, cached: false }, 200, {
+    ...headers,
+    "x-read-source": source,
+  });
 }
 
 /** The parameters in a fixed order, so the same question finds the same cache entry. */

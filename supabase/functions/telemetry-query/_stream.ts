@@ -4,10 +4,12 @@
  * keyset cursor, each when the client has taken the previous one, so memory stays constant and a
  * slow client slows the reads instead of filling a buffer.
  */
-import type { Db } from "../../../shared/platform/db.ts";
-import { decodeCursor } from "../../../shared/query/query_cursor.ts";
+import { type CursorPosition, decodeCursor } from "../../../shared/query/query_cursor.ts";
 import { inFrameOrder, type TelemetryQuery } from "../../../shared/query/query_schema.ts";
-import { type FramesPage, readFrames } from "./_frames.ts";
+import type { FramesPage, ReadOptions } from "./_frames.ts";
+
+/** Reads one page of the query (readFrames on the primary or the replica). */
+export type PageReader = (options: ReadOptions) => Promise<FramesPage>;
 
 /** Frames per database read while streaming. */
 export const STREAM_PAGE = 1000;
@@ -49,12 +51,12 @@ export function formatRows(
  * past the scope cap, a database error) is a proper status, not a cut-off 200.
  * @throws {HttpError|DbError} as readFrames
  */
-export function readFirstPage(db: Db, query: TelemetryQuery): Promise<FramesPage> {
-  return readFrames(db, query, {
-    count: false,
-    limit: STREAM_PAGE,
-    ...(query.cursor ? { after: query.cursor } : {}),
-  });
+export function readFirstPage(read: PageReader, query: TelemetryQuery): Promise<FramesPage> {
+  return read(pageAfter(query.cursor));
+}
+
+function pageAfter(after: CursorPosition | undefined): ReadOptions {
+  return { count: false, limit: STREAM_PAGE, ...(after ? { after } : {}) };
 }
 
 /**
@@ -62,7 +64,7 @@ export function readFirstPage(db: Db, query: TelemetryQuery): Promise<FramesPage
  * @param onError called when a read fails mid-stream (the stream is then cut short)
  */
 export function streamFrames(
-  db: Db,
+  read: PageReader,
   query: TelemetryQuery,
   format: "csv" | "ndjson",
   onError: (error: unknown) => void,
@@ -77,11 +79,7 @@ export function streamFrames(
     async pull(controller) {
       if (done) return controller.close();
       try {
-        const page = pending ?? await readFrames(db, query, {
-          count: false,
-          limit: STREAM_PAGE,
-          ...(after ? { after } : {}),
-        });
+        const page = pending ?? await read(pageAfter(after));
         pending = null;
         let text = "";
         if (format === "csv" && header === null && page.data[0]) {

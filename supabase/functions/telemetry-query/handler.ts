@@ -14,10 +14,16 @@
  * `next_cursor` resumes after the page (keyset); `format=csv|ndjson` streams every frame of the
  * query instead of one page (_stream.ts). `Server-Timing: fn;dur=` is the time spent in the
  * function until the answer (or the stream's headers) was ready, `db` and `cache` its parts.
+ *
+ * With a read replica (SUPABASE_READ_REPLICA_URL), pages and exports read through it while it
+ * lags at most REPLICA_MAX_LAG_SECONDS, else through the primary; `X-Read-Source` says which
+ * (`replica`, `primary`, or `cache`). A page read on the replica is cached for at most that lag
+ * (README, "Read replica: reads that scale out", the consistency an operator gets).
  */
 import { identifyCaller, requireRole } from "../../../shared/auth/operator_auth.ts";
-import { requireVisibleDevice } from "../../../shared/auth/visible_device.ts";
+import { callerReads } from "../../../shared/auth/caller_reads.ts";
 import { unavailableOr } from "../../../shared/platform/db.ts";
+import type { ReadTarget } from "../../../shared/platform/replica.ts";
 import type { Deps } from "../../../shared/platform/deps.ts";
 import { sha256Hex } from "../../../shared/auth/device_auth.ts";
 import {
@@ -38,7 +44,7 @@ import { canonicalQuery, parseTelemetryQuery } from "../../../shared/query/query
 import { admitRead, createReadLimiter } from "../../../shared/auth/operator_quota.ts";
 import { runAfterAnswer } from "../../../shared/platform/after_answer.ts";
 import { readFrames } from "./_frames.ts";
-import { readFirstPage, streamFrames } from "./_stream.ts";
+import { type PageReader, readFirstPage, streamFrames } from "./_stream.ts";
 
 /** Answers larger than this are not cached: one Upstash request is limited to 1 MB. */
 const MAX_CACHED_CHARS = 900_000;
@@ -75,7 +81,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     }
     const query = parsed.query;
 
-    const db = caller.role === "service_role" ? deps.db : deps.dbAs(caller.token);
+    const frames = callerReads(deps, caller);
     const unavailable = (error: unknown) => {
       throw unavailableOr(error);
     };
@@ -83,15 +89,26 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     // Another tenant's device answers 404 like an unknown one, as in telemetry-live and
     // telemetry-analytics (RLS alone would answer an empty page). Checked when Postgres is asked:
     // a cached page exists only for a device that passed this check.
-    const visible = () =>
-      query.device_id === undefined ? Promise.resolve() : requireVisibleDevice(db, query.device_id);
+    const visible = (target: ReadTarget) =>
+      query.device_id === undefined
+        ? Promise.resolve()
+        : frames.requireVisibleDevice(target, query.device_id);
+    const pageOn = (target: ReadTarget): PageReader => (options) =>
+      readFrames(frames.on(target), query, { ...options, viaGet: target === "replica" });
 
     if (query.format !== "json") {
-      await visible();
       const mark = performance.now();
-      const first = await readFirstPage(db, query).catch(unavailable);
+      const { value: first, source } = await frames.run(async (target) => {
+        await visible(target);
+        return await readFirstPage(pageOn(target), query);
+      }).catch(unavailable);
       timing.db += performance.now() - mark;
-      const stream = streamFrames(db, query, query.format, (error) => {
+      context.log.read_source = source;
+      // Each further page prefers the replica too, so a replica that goes away mid-export costs
+      // the export nothing; keyset pages join up whichever side served them.
+      const readPage: PageReader = async (options) =>
+        (await frames.run((target) => pageOn(target)(options))).value;
+      const stream = streamFrames(readPage, query, query.format, (error) => {
         context.log.stream_error = error instanceof Error ? error.message : String(error);
       }, first);
       return new Response(stream, {
@@ -101,6 +118,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
             : "application/x-ndjson",
           ...CORS_HEADERS,
           "server-timing": serverTiming(),
+          "x-read-source": source,
         },
       });
     }
@@ -120,14 +138,26 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
     let pageText = hit.value;
     timing.cache += performance.now() - mark;
     const cached = pageText !== null;
+    let source: ReadTarget | "cache" = "cache";
     if (pageText === null) {
       mark = performance.now();
-      const [, page] = await Promise.all([visible(), readFrames(db, query).catch(unavailable)]);
+      const read = await frames.run(async (target) => {
+        const [, page] = await Promise.all([visible(target), pageOn(target)({ count: true })]);
+        return page;
+      }).catch(unavailable);
+      const page = read.value;
+      source = read.source;
       timing.db += performance.now() - mark;
       pageText = JSON.stringify(page);
       context.log.rows = page.data.length;
       if (pageText.length <= MAX_CACHED_CHARS) {
         mark = performance.now();
+        // Ingest bumps the generation once its frames are committed on the primary, which may be
+        // before the replica has replayed them: a page read there is kept no longer than the
+        // replica may lag, so it cannot outlive a write it missed by more than that.
+        const ttlSeconds = source === "replica" && deps.config.replica
+          ? Math.min(deps.config.limits.queryCacheSeconds, deps.config.replica.maxLagSeconds)
+          : deps.config.limits.queryCacheSeconds;
         // Over its budgets the answer is simply not cached (README, "Redis memory").
         const budgets = queryCacheBudgets(scope, deps.now(), {
           ttlSeconds: deps.config.limits.queryCacheSeconds,
@@ -137,13 +167,14 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
         context.log.cache_stored = await deps.cache.setWithinBudget(
           key,
           pageText,
-          deps.config.limits.queryCacheSeconds,
+          Math.max(1, Math.ceil(ttlSeconds)),
           budgets,
         );
         timing.cache += performance.now() - mark;
       }
     }
     context.log.cache_hit = cached;
+    context.log.read_source = source;
 
     // {data, count, count_method, next_cursor} as cached, plus the fields of this answer.
     const tail = JSON.stringify({
@@ -158,6 +189,7 @@ export function createTelemetryQueryHandler(deps: Deps): (request: Request) => P
         "content-type": "application/json",
         ...CORS_HEADERS,
         "server-timing": serverTiming(),
+        "x-read-source": source,
       },
     });
   }, deps.now);

@@ -50,7 +50,8 @@ select results_eq(
   $$select p.proname::text collate "default" from pg_catalog.pg_proc as p
     where p.pronamespace in ('public'::regnamespace, 'telemetry'::regnamespace) and p.prosecdef
     order by 1$$,
-  $$values ('create_device'), ('field_order_cap'), ('get_batch_status'), ('get_settings'), ('get_slow_queries'),
+  $$values ('create_device'), ('field_order_cap'), ('get_batch_status'), ('get_replica_status'), ('get_settings'),
+           ('get_slow_queries'),
            ('revoke_device'), ('rotate_device_key')$$,
   'security definer is limited to the functions that document why');
 
