@@ -31,6 +31,9 @@ export const PORTS = {
   postgrest: 54331 + PORT_OFFSET,
   redis: 54332 + PORT_OFFSET,
   upstash: 54333 + PORT_OFFSET,
+  /** InfluxDB's HTTP and RPC ports, only while `deno task bench` runs its InfluxDB baseline. */
+  influx: 54334 + PORT_OFFSET,
+  influxRpc: 54335 + PORT_OFFSET,
   /** Each function gets the next port from here, in config.toml order. */
   firstFunction: 54340 + PORT_OFFSET,
 } as const;
