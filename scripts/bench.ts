@@ -72,7 +72,10 @@ const { values: options } = parseArgs({
 const ROUNDS = Math.max(1, Number(options.rounds));
 const SUSTAIN_SECONDS = Number(options.sustain);
 const ONLY = new Set(options.only.split(","));
-/** Runs only the ingest scenarios whose name holds this text, and only these paths (profiling). */
+/**
+ * Runs only the ingest scenarios whose name holds this text (or one of its "|"-separated parts),
+ * and only these paths (profiling).
+ */
 const SCENARIO_FILTER = options.scenario;
 const PATHS = options.path.split(",");
 
@@ -347,7 +350,10 @@ const ALL_INGEST_SCENARIOS: IngestScenario[] = [
   },
 ];
 
-const INGEST_SCENARIOS = ALL_INGEST_SCENARIOS.filter((s) => s.name.includes(SCENARIO_FILTER));
+// "|" separates alternatives: --scenario "1 frame/|10 frames/|25 fields, 500" runs three.
+const INGEST_SCENARIOS = ALL_INGEST_SCENARIOS.filter((s) =>
+  SCENARIO_FILTER.split("|").some((part) => s.name.includes(part))
+);
 
 interface Figure {
   scenario: string;
