@@ -8,15 +8,19 @@
  * staged rows are deleted after.
  *
  * Usage: deno run --allow-all scripts/bench/ingest_ab.ts [--rounds 5] [--calls 40]
- *          [--shape 500x2,10x25,1x30] [--before supabase/migrations/<file>.sql]
+ *          [--shape 500x2,10x25,1x30] [--before supabase/migrations/<file>.sql] [--dead 0]
  * A shape FxR is R requests of F frames in one call (a group, as the batcher makes them).
+ * --dead N first stages and deletes N requests while another session holds a snapshot, as a
+ * running flush does under constant ingest: staging's low end then holds N recently dead rows
+ * that no scan can skip until that snapshot ends (and the watermark is set above them, as the
+ * flush that deleted them would have set it).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { createStreamParser } from "../../shared/ingest/parser.ts";
 import { createFrameValuesWriter } from "../../shared/ingest/frame_values.ts";
 import { encodeGroup, type IngestJob } from "../../shared/ingest/ingest_store.ts";
-import { PROJECT_ROOT } from "../stack/layout.ts";
+import { DB_PASSWORD, PORTS, PROJECT_ROOT } from "../stack/layout.ts";
 import * as postgres from "../stack/postgres.ts";
 import { realisticFrame } from "./frames.ts";
 
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     calls: { type: "string", default: "40" },
     shape: { type: "string", default: "500x2,10x25,1x30" },
+    dead: { type: "string", default: "0" },
     before: {
       type: "string",
       default: "supabase/migrations/20261201000090_stage_requests_as_text.sql",
@@ -140,8 +145,39 @@ end $$;
   return (second - first) / TICKS_PER_SECOND / (CALLS * frames * requests) * 1e6;
 }
 
+/** Holds a snapshot (so deleted staging rows stay recently dead) until killed. */
+const snapshot: { holder: Deno.ChildProcess | null } = { holder: null };
+async function stageDeadRequests(count: number): Promise<void> {
+  snapshot.holder = new Deno.Command("psql", {
+    args: [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(PORTS.postgres),
+      "-U",
+      "postgres",
+      "-X",
+      "-q",
+      "-c",
+      "begin isolation level repeatable read; select count(*) from telemetry.devices; " +
+      "select pg_sleep(3600);",
+    ],
+    env: { PGPASSWORD: DB_PASSWORD },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await postgres.psql(`
+    insert into telemetry.telemetry_staging (device_id, frame_count, frames)
+    select '${devices[0]}', 1, '{}' from generate_series(1, ${count});
+    update telemetry.staging_watermark set moved_through = (
+      select max(s.id) from telemetry.telemetry_staging as s where s.device_id = '${devices[0]}');
+    delete from telemetry.telemetry_staging where device_id = '${devices[0]}';`);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 try {
+  if (Number(values.dead) > 0) await stageDeadRequests(Number(values.dead));
   for (const shape of values.shape.split(",")) {
     const [frames, requests] = shape.split("x").map(Number) as [number, number];
     const results = { before: [] as number[], after: [] as number[] };
@@ -161,6 +197,8 @@ try {
     );
   }
 } finally {
+  snapshot.holder?.kill();
+  await snapshot.holder?.status;
   await postgres.psql(`
     select cron.alter_job(${job}, active := true);
     delete from telemetry.telemetry_staging
