@@ -134,11 +134,15 @@ begin
               gps_longitude
   ),
   -- Everything staged up to the highest id moved is gone (requests move in id order), so the
-  -- counts of what is staged start above it (telemetry.staging_watermark).
+  -- counts of what is staged start above it (telemetry.staging_watermark). Never waited for:
+  -- flushes may run side by side (flush_chunk), and one holding the row must not hold up the
+  -- others; a watermark left behind only makes the counts scan a little more.
   watermark as (
     update telemetry.staging_watermark as w
-    set moved_through = (select max(m.id) from moved as m)
-    where (select max(m.id) from moved as m) > w.moved_through
+    set moved_through = greatest(w.moved_through, (select max(m.id) from moved as m))
+    where w.id = (select l.id from telemetry.staging_watermark as l
+                  where (select max(m.id) from moved as m) > l.moved_through
+                  for update skip locked)
     returning 1
   ),
   claimed as (
