@@ -6,14 +6,22 @@
  *
  * Usage: deno task bench [--rounds 3] [--sustain 300]
  *   [--only parse,ingest,cpu,streams,exports,flush,poison,sustained,rss,queries,replica]
- *   [--scenario TEXT] [--path naive,ours] [--streams 16] [--stream-seconds 30]
+ *   [--scenario TEXT] [--path naive,ours,influx,copy] [--streams 16] [--stream-seconds 30]
+ *   [--allow-other-traffic]
  * (queries runs scripts/bench_query.ts, which keeps its 1M/10M frames for the next run; its
  * `--clean` deletes them. replica runs on a stack started with STACK_REPLICA=1 and is skipped
  * otherwise: scripts/bench/replica.ts.)
  *
  * Ingest cost is CPU per stored frame per component (Postgres, PostgREST, the gateway, the
  * function, Redis with its REST endpoint), read from /proc, counted until staging has drained
- * into telemetry. Frames per second count the same span.
+ * into telemetry. Frames per second count the same span. Beside each ingest scenario, in the same
+ * rounds: InfluxDB taking the same frames as line protocol at the same concurrency (its server's
+ * CPU per point; skipped, saying so, when influxd is not installed) and the physical floor, one
+ * COPY of the same typed rows into the same table.
+ *
+ * Other traffic (simulated drones, other devices) would be counted as the benchmark's: the run
+ * refuses to start while it flows (--allow-other-traffic overrides), and names every run it
+ * reached.
  *
  * Memory: each function process's peak resident set (VmHWM) is read after every part and started
  * afresh for the next (Linux clear_refs), so each ingest run, the streams and the exports print
@@ -27,6 +35,20 @@ import { benchExports, benchRequestCpu, benchStreams } from "./bench/limits.ts";
 import { FUNCTION_RSS_LIMIT_MIB, PeakTracker } from "./stack/memory.ts";
 import { type Frame, fullFrame, realisticFrame } from "./bench/frames.ts";
 import { createNaiveTarget, dropNaiveTarget, NAIVE_REST_PATH } from "./bench/naive_target.ts";
+import { copyFloor } from "./bench/copy_floor.ts";
+import {
+  countPoints,
+  influxMissing,
+  type InfluxServer,
+  startInflux,
+} from "./bench/influx_server.ts";
+import { lineProtocol } from "./bench/line_protocol.ts";
+import {
+  type OtherTraffic,
+  otherTrafficSince,
+  trafficBeforeStart,
+  trafficMark,
+} from "./bench/other_traffic.ts";
 import { median, percentile, spread } from "./bench/stats.ts";
 import { loadKeys } from "./stack/keys.ts";
 import { GATEWAY_URL, PROJECT_ROOT } from "./stack/layout.ts";
@@ -46,13 +68,17 @@ const { values: options } = parseArgs({
     streams: { type: "string", default: "16" },
     "stream-seconds": { type: "string", default: "30" },
     scenario: { type: "string", default: "" },
-    path: { type: "string", default: "naive,ours" },
+    path: { type: "string", default: "naive,ours,influx,copy" },
+    "allow-other-traffic": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Math.max(1, Number(options.rounds));
 const SUSTAIN_SECONDS = Number(options.sustain);
 const ONLY = new Set(options.only.split(","));
-/** Runs only the ingest scenarios whose name holds this text, and only these paths (profiling). */
+/**
+ * Runs only the ingest scenarios whose name holds this text (or one of its "|"-separated parts),
+ * and only these paths (profiling).
+ */
 const SCENARIO_FILTER = options.scenario;
 const PATHS = options.path.split(",");
 
@@ -80,8 +106,20 @@ const devices: { id: string; key: string }[] = JSON.parse(
   ) ??
     "[]",
 );
+const busy = await trafficBeforeStart(owner);
+if (busy !== null) {
+  const message = `OTHER TRAFFIC: ${busy}; its CPU would be counted as the benchmark's`;
+  if (!options["allow-other-traffic"]) {
+    console.error(`${message}. Not starting (--allow-other-traffic runs anyway).`);
+    await postgres.psql(`delete from auth.users where id = '${owner}'`);
+    Deno.exit(1);
+  }
+  console.error(`WARNING ${message}.`);
+}
 await createNaiveTarget();
+let influx: InfluxServer | null = null;
 const cleanup = async () => {
+  await influx?.stop();
   await dropNaiveTarget();
   // The bench owner's devices, frames and rollups go with the user (foreign keys cascade).
   await postgres.psql(`delete from auth.users where id = '${owner}'`);
@@ -98,16 +136,17 @@ function timeRange(frames: number): number {
 
 // ---- ingest scenarios ------------------------------------------------------------------------
 
-type Path = "naive" | "ours";
+type Path = "naive" | "ours" | "influx";
 
 interface IngestRun {
+  frames: number;
   framesPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   failures: number;
   /** CPU µs per stored frame, per component. */
   cpuUsPerFrame: CpuSnapshot;
-  /** Postgres + PostgREST. */
+  /** Postgres + PostgREST; for InfluxDB, its server's CPU per point. */
   dbUsPerFrame: number;
   /** telemetry-parse's peak resident set during the run, MiB. */
   peakRssMib: number;
@@ -120,6 +159,7 @@ const peaks = new PeakTracker();
 type BodyFormat = "ndjson" | "kv";
 
 function body(path: Path, device: string, frames: Frame[], format: BodyFormat = "ndjson"): string {
+  if (path === "influx") return lineProtocol(device, frames);
   if (path === "naive") {
     return JSON.stringify(frames.map((frame) => ({ ...frame, device_id: device })));
   }
@@ -136,6 +176,7 @@ function send(
   text: string,
   format: BodyFormat = "ndjson",
 ): Promise<Response> {
+  if (path === "influx") return (influx as InfluxServer).write(text);
   return path === "naive"
     ? fetch(`${GATEWAY_URL}${NAIVE_REST_PATH}`, {
       method: "POST",
@@ -189,7 +230,9 @@ async function ingestRun(
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
+  const mark = await trafficMark();
   const before = cpuSnapshot();
+  const influxBefore = influx?.cpuSeconds() ?? 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (next < requests) {
@@ -207,20 +250,55 @@ async function ingestRun(
   if (path === "ours") await drainStaging();
   const seconds = (performance.now() - t0) / 1000;
   const used = cpuBetween(before, cpuSnapshot());
+  const influxUsed = (influx?.cpuSeconds() ?? 0) - influxBefore;
   const frames = requests * framesPerRequest;
   const perFrame = {} as CpuSnapshot;
   for (const [name, value] of Object.entries(used)) {
     perFrame[name as keyof CpuSnapshot] = (value / frames) * 1e6;
   }
+  noteOtherTraffic(path, await otherTrafficSince(owner, mark));
   return {
+    frames,
     framesPerSecond: frames / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     failures,
     cpuUsPerFrame: perFrame,
-    dbUsPerFrame: perFrame.postgres + perFrame.postgrest,
+    dbUsPerFrame: path === "influx"
+      ? influxUsed / frames * 1e6
+      : perFrame.postgres + perFrame.postgrest,
     peakRssMib: (await peaks.segment()).get("telemetry-parse") ?? NaN,
   };
+}
+
+/** Runs that other traffic reached, named again under the report. */
+const trafficWarnings: string[] = [];
+function noteOtherTraffic(run: string, other: OtherTraffic): void {
+  if (other.requests === 0) return;
+  const warning = `OTHER TRAFFIC during ${run}: ${other.requests} requests, ${other.frames} ` +
+    "frames of devices not under bench; its CPU figures are inflated";
+  console.error(`WARNING ${warning}`);
+  trafficWarnings.push(warning);
+}
+
+/** The same frames as an ingest run sends, for the COPY floor: Postgres µs per frame. */
+async function copyFloorRun(
+  makeFrame: (index: number, recordedAt: string) => Frame,
+  framesPerRequest: number,
+  inFlight: number,
+  totalFrames: number,
+): Promise<number> {
+  const frames = Math.min(totalFrames, 100_000);
+  const base = timeRange(frames);
+  const rows = Array.from({ length: frames }, (_, index) => ({
+    deviceId: (devices[Math.floor(index / framesPerRequest) % inFlight] as { id: string }).id,
+    frame: makeFrame(index, new Date(base + index).toISOString()),
+  }));
+  await drainStaging();
+  const mark = await trafficMark();
+  const cpu = await copyFloor(rows);
+  noteOtherTraffic("COPY floor", await otherTrafficSince(owner, mark));
+  return cpu / frames * 1e6;
 }
 
 interface IngestScenario {
@@ -275,7 +353,10 @@ const ALL_INGEST_SCENARIOS: IngestScenario[] = [
   },
 ];
 
-const INGEST_SCENARIOS = ALL_INGEST_SCENARIOS.filter((s) => s.name.includes(SCENARIO_FILTER));
+// "|" separates alternatives: --scenario "1 frame/|10 frames/|25 fields, 500" runs three.
+const INGEST_SCENARIOS = ALL_INGEST_SCENARIOS.filter((s) =>
+  SCENARIO_FILTER.split("|").some((part) => s.name.includes(part))
+);
 
 interface Figure {
   scenario: string;
@@ -296,13 +377,47 @@ function figure(
   figures.push({ scenario, metric, baseline, baselineValues: base, oursValues: ours });
 }
 
+/**
+ * Every point InfluxDB acknowledged is stored: checked after each run, outside its CPU (until a
+ * write fails: a failed write may have stored part of its points).
+ */
+let influxPointsSent: number | null = 0;
+async function checkInfluxPoints(run: IngestRun): Promise<void> {
+  if (!influx || influxPointsSent === null) return;
+  if (run.failures > 0) {
+    influxPointsSent = null;
+    return;
+  }
+  influxPointsSent += run.frames;
+  const stored = await countPoints(influx);
+  if (stored !== influxPointsSent) {
+    throw new Error(`InfluxDB holds ${stored} points, ${influxPointsSent} were written`);
+  }
+}
+
 async function benchIngest(): Promise<void> {
-  const runs = new Map<string, { naive: IngestRun[]; ours: IngestRun[] }>();
+  const runs = new Map<string, { naive: IngestRun[]; ours: IngestRun[]; influx: IngestRun[] }>();
+  const floors = new Map<string, number[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of INGEST_SCENARIOS) {
       // Alternate which path goes first, so drift over the run does not favour one.
-      const order: Path[] = round % 2 === 1 ? ["naive", "ours"] : ["ours", "naive"];
-      for (const path of order.filter((p) => PATHS.includes(p))) {
+      const order: Path[] = round % 2 === 1
+        ? ["naive", "ours", "influx"]
+        : ["influx", "ours", "naive"];
+      const paths = order.filter((p) => PATHS.includes(p) && (p !== "influx" || influx));
+      if (PATHS.includes("copy")) {
+        progress(`round ${round}/${ROUNDS}: ${scenario.name}, COPY floor`);
+        floors.set(scenario.name, [
+          ...floors.get(scenario.name) ?? [],
+          await copyFloorRun(
+            scenario.makeFrame,
+            scenario.framesPerRequest,
+            scenario.inFlight,
+            scenario.totalFrames,
+          ),
+        ]);
+      }
+      for (const path of paths) {
         progress(`round ${round}/${ROUNDS}: ${scenario.name}, ${path}`);
         const run = await ingestRun(
           path,
@@ -312,14 +427,16 @@ async function benchIngest(): Promise<void> {
           scenario.totalFrames,
           scenario.format ?? "ndjson",
         );
-        const entry = runs.get(scenario.name) ?? { naive: [], ours: [] };
+        const entry = runs.get(scenario.name) ?? { naive: [], ours: [], influx: [] };
         entry[path].push(run);
         runs.set(scenario.name, entry);
+        if (path === "influx") await checkInfluxPoints(run);
       }
     }
   }
   for (const scenario of INGEST_SCENARIOS) {
-    const { naive, ours } = runs.get(scenario.name) ?? { naive: [], ours: [] };
+    const { naive, ours, influx: influxRuns } = runs.get(scenario.name) ??
+      { naive: [], ours: [], influx: [] };
     const name = `ingest ${scenario.name}, ${scenario.inFlight} in flight`;
     const of = (list: IngestRun[], pick: (run: IngestRun) => number) => list.map(pick);
     figure(
@@ -346,6 +463,27 @@ async function benchIngest(): Promise<void> {
       of(naive, (r) => r.dbUsPerFrame),
       of(ours, (r) => r.dbUsPerFrame),
     );
+    if (influxRuns.length > 0) {
+      figure(
+        name,
+        "DB µs/frame vs InfluxDB µs/pt",
+        "InfluxDB",
+        of(influxRuns, (r) => r.dbUsPerFrame),
+        of(ours, (r) => r.dbUsPerFrame),
+      );
+      figure(
+        name,
+        "frames/s vs InfluxDB points/s",
+        "InfluxDB",
+        of(influxRuns, (r) => r.framesPerSecond),
+        of(ours, (r) => r.framesPerSecond),
+      );
+    }
+    const floor = floors.get(scenario.name) ?? [];
+    if (floor.length > 0) {
+      figure(name, "DB µs/frame vs COPY floor", "COPY", floor, of(ours, (r) => r.dbUsPerFrame));
+      figure(name, "naive µs/frame vs COPY floor", "COPY", floor, of(naive, (r) => r.dbUsPerFrame));
+    }
     for (const component of ["postgres", "postgrest", "gateway", "function", "redis"] as const) {
       figure(
         name,
@@ -355,8 +493,26 @@ async function benchIngest(): Promise<void> {
         of(ours, (r) => r.cpuUsPerFrame[component]),
       );
     }
-    const failed = [...naive, ...ours].reduce((sum, run) => sum + run.failures, 0);
+    const failed = [...naive, ...ours, ...influxRuns].reduce((sum, run) => sum + run.failures, 0);
     if (failed > 0) console.error(`warning: ${name}: ${failed} requests failed`);
+  }
+}
+
+/** InfluxDB for the run, or null (said loudly) when it is not wanted or cannot start here. */
+async function startInfluxBaseline(): Promise<InfluxServer | null> {
+  if (!PATHS.includes("influx")) return null;
+  const missing = influxMissing();
+  if (missing !== null) {
+    console.error(`WARNING: no InfluxDB baseline in this run: ${missing}`);
+    return null;
+  }
+  try {
+    const server = await startInflux();
+    progress(`InfluxDB baseline: influxd pid ${server.pid} on ${server.url}`);
+    return server;
+  } catch (error) {
+    console.error(`WARNING: no InfluxDB baseline in this run: ${error}`);
+    return null;
   }
 }
 
@@ -654,7 +810,7 @@ function report(): void {
     `\nbench: ${ROUNDS} rounds, median (spread = (max-min)/median); ratio = ours / baseline`,
   );
   console.log(
-    "scenario".padEnd(52) + "metric".padEnd(28) + "baseline".padStart(18) +
+    "scenario".padEnd(52) + "metric".padEnd(31) + "baseline".padStart(18) +
       "ours".padStart(18) + "ratio".padStart(8),
   );
   let last = "";
@@ -663,19 +819,29 @@ function report(): void {
     const o = median(f.oursValues);
     const cell = (m: number, values: number[]) => `${fmt(m)} ±${Math.round(spread(values) * 100)}%`;
     console.log(
-      (f.scenario === last ? "" : f.scenario).padEnd(52) + f.metric.padEnd(28) +
+      (f.scenario === last ? "" : f.scenario).padEnd(52) + f.metric.padEnd(31) +
         cell(b, f.baselineValues).padStart(18) + cell(o, f.oursValues).padStart(18) +
         (b > 0 ? (o / b).toFixed(2) : "-").padStart(8),
     );
     last = f.scenario;
   }
-  console.log(`(baselines: ingest = naive PostgREST insert into telemetry through the gateway)`);
+  console.log(
+    "(baselines: ingest = naive PostgREST insert into telemetry through the gateway; InfluxDB = " +
+      "its server's CPU per point and points/s, the same frames as line protocol at the same " +
+      "concurrency; COPY = one COPY of the same typed rows into telemetry, Postgres CPU)",
+  );
+  for (const warning of trafficWarnings) console.log(`WARNING ${warning}`);
 }
 
 try {
   await peaks.segment();
   if (ONLY.has("parse")) benchParse();
-  if (ONLY.has("ingest")) await benchIngest();
+  if (ONLY.has("ingest")) {
+    influx = await startInfluxBaseline();
+    await benchIngest();
+    await influx?.stop();
+    influx = null;
+  }
   if (ONLY.has("flush")) await withScheduledFlushPaused(benchFlush);
   if (ONLY.has("poison")) await withScheduledFlushPaused(benchPoison);
   report();
@@ -744,6 +910,7 @@ try {
         streams,
         exports: exportsRun,
         replica: replicaRun,
+        otherTraffic: trafficWarnings,
       },
       null,
       2,

@@ -98,6 +98,11 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot
   return used;
 }
 
+/** CPU seconds used so far by one process (e.g. a benchmark's influxd) and its children. */
+export function pidCpuSeconds(pid: number): number {
+  return treeCpu([pid], allStats());
+}
+
 /** CPU seconds used so far by one stack process (e.g. `function-telemetry-query`) and its children. */
 export function processCpuSeconds(name: string): number {
   return treeCpu([pidFile(name)], allStats());

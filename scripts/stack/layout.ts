@@ -35,6 +35,9 @@ export const PORTS = {
   replicaPostgres: 54334 + PORT_OFFSET,
   replicaPostgrest: 54335 + PORT_OFFSET,
   replicaGateway: 54336 + PORT_OFFSET,
+  /** InfluxDB's HTTP and RPC ports, only while `deno task bench` runs its InfluxDB baseline. */
+  influx: 54337 + PORT_OFFSET,
+  influxRpc: 54338 + PORT_OFFSET,
   /** Each function gets the next port from here, in config.toml order. */
   firstFunction: 54340 + PORT_OFFSET,
 } as const;
