@@ -52,14 +52,73 @@ export async function pgRun(command: string, args: string[], stdin?: string) {
   return await run(cmd, cmdArgs, stdin === undefined ? {} : { stdin });
 }
 
+/** One of the stack's Postgres clusters: the primary, or the read replica's standby. */
+export interface Cluster {
+  /** As waits and errors name it. */
+  name: string;
+  dataDir: string;
+  port: number;
+  logFile: string;
+}
+
+/** The stack's database. */
+export const PRIMARY: Cluster = {
+  name: "PostgreSQL",
+  dataDir: dataDir(),
+  port: PORTS.postgres,
+  logFile: stackPath("postgres", "postgres.log"),
+};
+
 /** Tells whether the cluster has been created. */
-export async function isInitialised(): Promise<boolean> {
+export async function clusterExists(cluster: Cluster): Promise<boolean> {
   try {
-    await Deno.stat(join(dataDir(), "PG_VERSION"));
+    await Deno.stat(join(cluster.dataDir, "PG_VERSION"));
     return true;
   } catch {
     return false;
   }
+}
+
+/** Starts the cluster's server and waits until it accepts connections. */
+export async function startCluster(cluster: Cluster): Promise<void> {
+  // The port is given at each start, not only in the cluster's settings: STACK_PORT_OFFSET may
+  // differ from the one the cluster was created with.
+  await pgRun("pg_ctl", [
+    "-D",
+    cluster.dataDir,
+    "-l",
+    cluster.logFile,
+    "-o",
+    `-p ${cluster.port}`,
+    "-w",
+    "-t",
+    "60",
+    "start",
+  ]);
+  await waitFor(
+    async () => (await psqlRaw("select 1", cluster.port)).code === 0,
+    30_000,
+    cluster.name,
+  );
+}
+
+/** Stops the cluster's server (fast shutdown: sessions end, committed data stays). */
+export async function stopCluster(cluster: Cluster): Promise<boolean> {
+  if (!(await clusterRunning(cluster))) return false;
+  await pgRun("pg_ctl", ["-D", cluster.dataDir, "-m", "fast", "-w", "stop"]);
+  return true;
+}
+
+/** True when the cluster's postmaster is running. */
+export async function clusterRunning(cluster: Cluster): Promise<boolean> {
+  if (!(await clusterExists(cluster))) return false;
+  const [cmd, args] = asPgUser(join(PG_BIN_DIR, "pg_ctl"), ["-D", cluster.dataDir, "status"]);
+  return (await run(cmd, args, { allowFailure: true })).code === 0;
+}
+
+/** Tells whether the primary has been created. */
+export function isInitialised(): Promise<boolean> {
+  return clusterExists(PRIMARY);
 }
 
 /** Creates the cluster: initdb with the postgres superuser's password, then our settings. */
@@ -97,28 +156,19 @@ export async function initialise(): Promise<void> {
   await Deno.writeTextFile(confFile, `${conf}\n`, { append: true });
 }
 
-/** Starts the server and waits until it accepts connections. */
-export async function start(): Promise<void> {
-  const logFile = stackPath("postgres", "postgres.log");
-  // The port is given at each start, not only in the cluster's settings: STACK_PORT_OFFSET may
-  // differ from the one the cluster was created with.
-  const options = `-p ${PORTS.postgres}`;
-  await pgRun("pg_ctl", ["-D", dataDir(), "-l", logFile, "-o", options, "-w", "-t", "60", "start"]);
-  await waitFor(async () => (await psqlRaw("select 1")).code === 0, 30_000, "PostgreSQL");
+/** Starts the primary and waits until it accepts connections. */
+export function start(): Promise<void> {
+  return startCluster(PRIMARY);
 }
 
-/** Stops the server (fast shutdown: sessions end, committed data stays). */
-export async function stop(): Promise<boolean> {
-  if (!(await isRunning())) return false;
-  await pgRun("pg_ctl", ["-D", dataDir(), "-m", "fast", "-w", "stop"]);
-  return true;
+/** Stops the primary; false when it was not running. */
+export function stop(): Promise<boolean> {
+  return stopCluster(PRIMARY);
 }
 
-/** True when the cluster's postmaster is running. */
-export async function isRunning(): Promise<boolean> {
-  if (!(await isInitialised())) return false;
-  const [cmd, args] = asPgUser(join(PG_BIN_DIR, "pg_ctl"), ["-D", dataDir(), "status"]);
-  return (await run(cmd, args, { allowFailure: true })).code === 0;
+/** True when the primary's postmaster is running. */
+export function isRunning(): Promise<boolean> {
+  return clusterRunning(PRIMARY);
 }
 
 /** Runs SQL with psql against the server on `port` (the primary's by default). */

@@ -6,9 +6,18 @@
  * line for 127.0.0.1 in pg_hba.conf.
  */
 import { join } from "node:path";
-import { DB_PASSWORD, PG_BIN_DIR, PORTS, stackPath } from "./layout.ts";
-import { pgRun, psql, psqlRaw } from "./postgres.ts";
-import { isRoot, run, StackError, waitFor } from "./processes.ts";
+import { DB_PASSWORD, PORTS, stackPath } from "./layout.ts";
+import {
+  type Cluster,
+  clusterExists,
+  clusterRunning,
+  pgRun,
+  psql,
+  psqlRaw,
+  startCluster,
+  stopCluster,
+} from "./postgres.ts";
+import { isRoot, run, StackError } from "./processes.ts";
 
 /** The primary keeps the WAL this slot's standby has not received yet. */
 export const REPLICATION_SLOT = "stack_replica";
@@ -31,18 +40,17 @@ export function replicaDataDir(): string {
   return stackPath("replica", "data");
 }
 
-function logFile(): string {
-  return stackPath("replica", "postgres.log");
-}
+/** The standby, as postgres.ts runs its clusters. */
+const STANDBY: Cluster = {
+  name: "the replica",
+  dataDir: replicaDataDir(),
+  port: PORTS.replicaPostgres,
+  logFile: stackPath("replica", "postgres.log"),
+};
 
 /** True when the standby's data folder exists. */
-export async function isInitialised(): Promise<boolean> {
-  try {
-    await Deno.stat(join(replicaDataDir(), "PG_VERSION"));
-    return true;
-  } catch {
-    return false;
-  }
+export function isInitialised(): Promise<boolean> {
+  return clusterExists(STANDBY);
 }
 
 /** The state of the primary's slot: null when there is none, "lost" when its WAL is gone. */
@@ -99,42 +107,18 @@ export async function initialise(): Promise<void> {
 }
 
 /** Starts the standby and waits until it accepts read-only connections. */
-export async function start(): Promise<void> {
-  await pgRun("pg_ctl", [
-    "-D",
-    replicaDataDir(),
-    "-l",
-    logFile(),
-    "-o",
-    `-p ${PORTS.replicaPostgres}`,
-    "-w",
-    "-t",
-    "60",
-    "start",
-  ]);
-  await waitFor(
-    async () => (await psqlRaw("select 1", PORTS.replicaPostgres)).code === 0,
-    30_000,
-    "the replica",
-  );
+export function start(): Promise<void> {
+  return startCluster(STANDBY);
 }
 
 /** Stops the standby (fast shutdown); false when it was not running. */
-export async function stop(): Promise<boolean> {
-  if (!(await isRunning())) return false;
-  await pgRun("pg_ctl", ["-D", replicaDataDir(), "-m", "fast", "-w", "stop"]);
-  return true;
+export function stop(): Promise<boolean> {
+  return stopCluster(STANDBY);
 }
 
 /** True when the standby's postmaster is running. */
-export async function isRunning(): Promise<boolean> {
-  if (!(await isInitialised())) return false;
-  const pgCtl = join(PG_BIN_DIR, "pg_ctl");
-  const [cmd, args] = isRoot() ? ["runuser", ["-u", "postgres", "--", pgCtl]] : [pgCtl, []];
-  const result = await run(cmd, [...args, "-D", replicaDataDir(), "status"], {
-    allowFailure: true,
-  });
-  return result.code === 0;
+export function isRunning(): Promise<boolean> {
+  return clusterRunning(STANDBY);
 }
 
 /**

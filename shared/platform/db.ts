@@ -86,14 +86,21 @@ export function toDbError(error: PostgrestLikeError | unknown, status = 0): DbEr
  * Calls a Postgres function through PostgREST and returns its result.
  * @throws {DbError} when the call fails
  */
-export async function callRpc<T>(
+export function callRpc<T>(
   db: Db,
   name: string,
   args: Record<string, unknown> = {},
 ): Promise<T> {
+  return rpcResult<T>(() => db.rpc(name, args));
+}
+
+/** A PostgREST call's data, or its failure as a DbError. */
+async function rpcResult<T>(
+  call: () => PromiseLike<{ data: unknown; error: unknown; status: number }>,
+): Promise<T> {
   let result;
   try {
-    result = await db.rpc(name, args);
+    result = await call();
   } catch (error) {
     throw toDbError(error);
   }
@@ -119,21 +126,16 @@ export function queryArgs(args: Record<string, unknown>): Record<string, unknown
  * to call a function on a read replica, where a POST's read-write transaction is refused.
  * @throws {DbError} when the call fails
  */
-export async function callRpcRead<T>(
+export function callRpcRead<T>(
   db: Db,
   name: string,
   args: Record<string, unknown> = {},
   signal?: AbortSignal,
 ): Promise<T> {
-  let result;
-  try {
+  return rpcResult<T>(() => {
     const call = db.rpc(name, queryArgs(args), { get: true });
-    result = await (signal ? call.abortSignal(signal) : call);
-  } catch (error) {
-    throw toDbError(error);
-  }
-  if (result.error) throw toDbError(result.error, result.status);
-  return result.data as T;
+    return signal ? call.abortSignal(signal) : call;
+  });
 }
 
 /** Where and as whom raw-body RPC calls go: the project URL and the service key. */
