@@ -197,6 +197,32 @@ function send(
     });
 }
 
+/** Requests sent again after a 503 or a dropped connection in this run (printed at the end). */
+let resent = 0;
+
+/**
+ * Sends as a device client does: after a 503 (the function at its admission budget) it waits the
+ * Retry-After and sends again, and so after a connection the server closed on an upload it had
+ * refused before reading it. Otherwise a refused body counted as frames stored, and one reset
+ * connection ended the whole run. Gives up (null or the last answer) after 30 tries.
+ */
+async function sendUntilAdmitted(sendOnce: () => Promise<Response>): Promise<Response | null> {
+  for (let attempt = 1;; attempt++) {
+    let response: Response | null = null;
+    try {
+      response = await sendOnce();
+    } catch {
+      // A dropped connection: sent again below, as after a 503.
+    }
+    if (response !== null && response.status !== 503) return response;
+    if (attempt === 30) return response;
+    const waitSeconds = Number(response?.headers.get("retry-after") ?? 1) || 1;
+    await response?.body?.cancel();
+    resent++;
+    await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
+  }
+}
+
 /** Flushes until staging is empty (pg_cron's flush may be doing it: then waits for it). */
 async function drainStaging(): Promise<void> {
   for (;;) {
@@ -241,10 +267,10 @@ async function ingestRun(
         text: string;
       };
       const sent = performance.now();
-      const response = await send(path, device, text, format);
-      await response.body?.cancel();
+      const response = await sendUntilAdmitted(() => send(path, device, text, format));
+      await response?.body?.cancel();
       latencies.push(performance.now() - sent);
-      if (!response.ok) failures++;
+      if (!response?.ok) failures++;
     }
   }));
   if (path === "ours") await drainStaging();
@@ -916,6 +942,9 @@ try {
       2,
     ),
   );
+  if (resent > 0) {
+    console.log(`\n${resent} ingest requests were sent again after a 503 or a dropped connection`);
+  }
   console.log("\nfigures written to .bench/results.json");
 } finally {
   await cleanup();
