@@ -270,10 +270,12 @@ async function sqlPage(owner: string, jitOn: boolean): Promise<SqlPage> {
     \\timing off
     set local plan_cache_mode = force_generic_plan;
     ${jitOn ? "set local jit = on;" : ""}
-    select string_agg(format('explain (format json) execute %I(%s);', name,
+    select string_agg(format('explain (format json) execute %I(%s%s);', name,
       case when statement like '%materialized%'
         then 'null, null, null, null, null, null, null, 100, 0'
-        else 'null, null, null, null, null, null, null, 1000, 0' end), ' ')
+        else 'null, null, null, null, null, null, null, 1000, 0' end,
+      -- Parameters after the ninth (e.g. $10, the columns left out) are null.
+      repeat(', null', greatest(0, cardinality(parameter_types) - 9))), ' ')
       as explains
     from pg_prepared_statements where name like 'read_telemetry_%' \\gset
     :explains

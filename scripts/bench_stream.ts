@@ -9,12 +9,15 @@
  * ms", which ends the request at TELEMETRY_STREAM_CPU_BUDGET_MS with `ended: cpu_limit`).
  * The device writes what it has `--writes` times a second (default 10: every 100 ms, so one frame
  * per write at 10 Hz and 10 at 100 Hz); each write is one chunk of body the function reads.
+ * Baseline in the same run ("floor"): the same device stream, for as long, sent straight to a bare
+ * `Deno.serve` that only reads the body (bench/stream_floor_server.ts) and runs with the function
+ * processes' own V8 flags: what the runtime alone costs to receive it, which no parser can undercut.
  * Usage: deno task bench:stream [--seconds 120] [--rates 10,100] [--writes 10]   (stack running)
  */
 import { parseArgs } from "node:util";
-import { cpuBetween, cpuSnapshot } from "./bench/cpu.ts";
+import { cpuBetween, cpuSnapshot, pidCpuSeconds } from "./bench/cpu.ts";
 import { realisticFrame } from "./bench/frames.ts";
-import { GATEWAY_URL, PROJECT_ROOT } from "./stack/layout.ts";
+import { GATEWAY_URL, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
 
 const { values: options } = parseArgs({
@@ -44,21 +47,32 @@ async function createDevice(name: string): Promise<{ id: string; key: string }> 
   return JSON.parse(out.split("\n").at(-1) ?? "{}");
 }
 
-/** Sends frames at `rate` per second on one streaming request until the function answers. */
-async function streamRun(rate: number) {
-  const device = await createDevice(`stream bench ${rate} Hz`);
+/**
+ * A device's body: at each write, the frames due by now (so the rate holds whatever the timer's
+ * jitter). It closes after `closeAfterMs`, or never (then the reader ends the request).
+ */
+function deviceBody(rate: number, closeAfterMs: number | null) {
   const encoder = new TextEncoder();
   const base = Date.now() - 3 * 3600_000;
   let sent = 0;
   let open = true;
   let timer: ReturnType<typeof setInterval> | undefined;
   const started = performance.now();
+  const stop = () => {
+    open = false;
+    clearInterval(timer);
+  };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      // At each write, the frames due by now: the rate holds whatever the timer's jitter.
       timer = setInterval(() => {
         if (!open) return;
-        const due = Math.floor((performance.now() - started) / 1000 * rate);
+        const elapsed = performance.now() - started;
+        if (closeAfterMs !== null && elapsed >= closeAfterMs) {
+          stop();
+          controller.close();
+          return;
+        }
+        const due = Math.floor(elapsed / 1000 * rate);
         let text = "";
         for (; sent < due; sent++) {
           text += JSON.stringify(
@@ -68,23 +82,76 @@ async function streamRun(rate: number) {
         if (text !== "") controller.enqueue(encoder.encode(text));
       }, WRITE_INTERVAL_MS);
     },
-    cancel() {
-      open = false;
-    },
+    cancel: stop,
   });
+  return { body, stop, sent: () => sent };
+}
+
+/** The V8 flags the stack's telemetry-parse process runs with, read from its command line. */
+function functionV8Flags(): string {
+  const pid = Deno.readTextFileSync(stackPath("run", "function-telemetry-parse.pid")).trim();
+  const args = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  return args.find((arg) => arg.startsWith("--v8-flags=")) ?? "--v8-flags=";
+}
+
+/** Starts the bare body reader on a free port with the function's V8 flags. */
+async function startFloorServer() {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      functionV8Flags(),
+      "--allow-net",
+      `${PROJECT_ROOT}/scripts/bench/stream_floor_server.ts`,
+      String(port),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await lines.read();
+  if (!first.value?.includes("listening")) throw new Error("the floor server did not start");
+  lines.releaseLock();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    cpuSeconds: () => pidCpuSeconds(child.pid),
+    async stop() {
+      child.kill();
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+/** The same device stream, for as long, read by the bare server: the runtime's CPU alone. */
+async function floorRun(rate: number, floor: Awaited<ReturnType<typeof startFloorServer>>) {
+  const device = deviceBody(rate, SECONDS * 1000);
+  const before = floor.cpuSeconds();
+  const response = await fetch(floor.url, { method: "POST", body: device.body });
+  const answer = await response.json();
+  const cpuSeconds = floor.cpuSeconds() - before;
+  return { cpuSeconds, reads: answer.reads as number, frames: device.sent() };
+}
+
+/** Sends frames at `rate` per second on one streaming request until the function answers. */
+async function streamRun(rate: number) {
+  const device = await createDevice(`stream bench ${rate} Hz`);
+  const sender = deviceBody(rate, null);
   const before = cpuSnapshot();
   const response = await fetch(
     `${GATEWAY_URL}/functions/v1/telemetry-parse?stream=true&max_seconds=${SECONDS}`,
     {
       method: "POST",
       headers: { authorization: `Bearer ${device.key}`, "content-type": "application/x-ndjson" },
-      body,
+      body: sender.body,
     },
   );
   const answer = await response.json();
   const cpu = cpuBetween(before, cpuSnapshot());
-  open = false;
-  clearInterval(timer);
+  sender.stop();
   if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(answer)}`);
   const accepted: number = answer.accepted;
   const usPerFrame = cpu.function / accepted * 1e6;
@@ -94,7 +161,7 @@ async function streamRun(rate: number) {
     seconds: Math.round(answer.stream.duration_ms / 100) / 10,
     ended: answer.stream.ended,
     chunks: answer.stream.chunks,
-    sent,
+    sent: sender.sent(),
     accepted,
     functionCpuSeconds: Math.round(cpu.function * 1000) / 1000,
     functionUsPerFrame: Math.round(usPerFrame),
@@ -106,27 +173,42 @@ async function streamRun(rate: number) {
   };
 }
 
+const floor = await startFloorServer();
 try {
   const results = [];
   for (const rate of RATES) {
-    console.error(`streaming at ${rate} Hz for ${SECONDS} s ...`);
-    results.push(await streamRun(rate));
+    console.error(`streaming at ${rate} Hz for ${SECONDS} s to the bare reader (floor) ...`);
+    const floorResult = await floorRun(rate, floor);
+    console.error(`streaming at ${rate} Hz for ${SECONDS} s to telemetry-parse ...`);
+    const ours = await streamRun(rate);
+    const floorUsPerFrame = floorResult.cpuSeconds / floorResult.frames * 1e6;
+    results.push({
+      ...ours,
+      floorCpuSeconds: Math.round(floorResult.cpuSeconds * 1000) / 1000,
+      floorUsPerFrame: Math.round(floorUsPerFrame),
+      floorBudgetShare: Math.round(floorResult.cpuSeconds / BUDGET_CPU_SECONDS * 1000) / 10,
+      /** Function CPU per frame over the floor's, in the same run. */
+      ratioToFloor: Math.round(ours.functionUsPerFrame / floorUsPerFrame * 10) / 10,
+    });
   }
   console.log(
     "| rate | writes/s | request s | ended | chunks | frames | function CPU s | µs/frame function | " +
-      "gateway | DB | % of 2 s | charged ms |",
+      "gateway | DB | % of 2 s | charged ms | floor CPU s | floor µs/frame | floor % of 2 s | " +
+      "function ÷ floor |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     console.log(
       `| ${r.rate} Hz | ${r.writesPerSecond} | ${r.seconds} | ${r.ended} | ${r.chunks} | ${r.accepted} | ` +
         `${r.functionCpuSeconds} | ${r.functionUsPerFrame} | ${r.gatewayUsPerFrame} | ` +
-        `${r.dbUsPerFrame} | ${r.budgetShare} | ${r.chargedCpuMs} |`,
+        `${r.dbUsPerFrame} | ${r.budgetShare} | ${r.chargedCpuMs} | ${r.floorCpuSeconds} | ` +
+        `${r.floorUsPerFrame} | ${r.floorBudgetShare} | ${r.ratioToFloor} |`,
     );
   }
   await Deno.mkdir(`${PROJECT_ROOT}/.bench`, { recursive: true });
   await Deno.writeTextFile(`${PROJECT_ROOT}/.bench/stream.json`, JSON.stringify(results, null, 2));
 } finally {
+  await floor.stop();
   await cleanup();
 }
 // The SIGINT listener would keep the process alive.
