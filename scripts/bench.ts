@@ -52,6 +52,7 @@ import {
 import { median, percentile, spread } from "./bench/stats.ts";
 import { loadKeys } from "./stack/keys.ts";
 import { GATEWAY_URL, PROJECT_ROOT } from "./stack/layout.ts";
+import { parseRetryAfter } from "./device/send.ts";
 import * as postgres from "./stack/postgres.ts";
 import * as replica from "./stack/replica.ts";
 import { benchReplica, type ReplicaBench, replicaReport } from "./bench/replica.ts";
@@ -216,7 +217,7 @@ async function sendUntilAdmitted(sendOnce: () => Promise<Response>): Promise<Res
     }
     if (response !== null && response.status !== 503) return response;
     if (attempt === 30) return response;
-    const waitSeconds = Number(response?.headers.get("retry-after") ?? 1) || 1;
+    const waitSeconds = parseRetryAfter(response?.headers.get("retry-after") ?? null) ?? 1;
     await response?.body?.cancel();
     resent++;
     await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
