@@ -15,6 +15,7 @@
 import { Redis } from "@upstash/redis";
 import { cacheKey } from "../platform/cache.ts";
 import type { Logger } from "../platform/log.ts";
+import { createPublishQueue } from "./publish_queue.ts";
 
 /** Frames per stream entry: an entry stays small (about 55 kB at 25 fields). */
 export const LIVE_ENTRY_MAX_FRAMES = 50;
@@ -34,6 +35,11 @@ export const LIVE_MAX_FRAMES_PER_REQUEST = 1000;
 export const LIVE_STREAM_TTL_SECONDS = 3600;
 /** One Upstash request carries at most 1 MB: publish in pipelines of about half that. */
 const MAX_PIPELINE_CHARS = 500_000;
+/**
+ * Entry characters an isolate lets wait behind the publish in flight (shared/live/publish_queue.ts):
+ * two pipelines' worth. Past it the oldest waiting frames are not published.
+ */
+const MAX_WAITING_CHARS = 2 * MAX_PIPELINE_CHARS;
 
 /** The Redis stream of one device's frames. */
 export function liveStreamKey(deviceId: string): string {
@@ -76,7 +82,10 @@ export class LiveFeedUnavailable extends Error {
 }
 
 export interface LiveFeed {
-  /** Publishes stored frames; never throws and never waits for Redis (failures are logged). */
+  /**
+   * Publishes stored frames; never throws and never waits for Redis (failures are logged). One
+   * publish is sent at a time; when Redis falls behind, the oldest waiting frames are dropped.
+   */
   publish(batches: readonly PublishedFrames[]): void;
   /**
    * Up to `count` entries after the event id `afterId` (exclusive), oldest first; the entry it
@@ -233,7 +242,7 @@ export function createLiveFeed(
     throw new LiveFeedUnavailable(error instanceof Error ? error.message : String(error));
   };
 
-  async function send(batches: readonly PublishedFrames[]): Promise<void> {
+  async function send(batches: readonly { deviceId: string; entries: readonly EntryFields[] }[]) {
     let pipeline = redis.pipeline();
     let chars = 0;
     let commands = 0;
@@ -245,8 +254,7 @@ export function createLiveFeed(
       commands = 0;
     };
     for (const batch of batches) {
-      const { deviceId } = batch;
-      const entries = "entries" in batch ? batch.entries : liveEntries(deviceId, batch.frames);
+      const { deviceId, entries } = batch;
       const key = liveStreamKey(deviceId);
       // Frames in a full entry (the first: entries are filled in order), for the MAXLEN below.
       const framesPerEntry = Math.max(1, entries[0]?.frames.split("\n").length ?? 1);
@@ -288,14 +296,26 @@ export function createLiveFeed(
     await flush();
   }
 
+  const queue = createPublishQueue({
+    send,
+    maxWaitingChars: MAX_WAITING_CHARS,
+    onDrop: (dropped) =>
+      logger.warn("live feed behind Redis: older frames not published", {
+        frames: dropped.frames,
+        devices: dropped.devices,
+      }),
+    onError: (error) =>
+      logger.warn("live feed publish failed", {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  });
+
   return {
     publish: (batches) => {
-      if (batches.length === 0) return;
-      send(batches).catch((error: unknown) => {
-        logger.warn("live feed publish failed", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      });
+      queue.push(batches.map((batch) => ({
+        deviceId: batch.deviceId,
+        entries: "entries" in batch ? batch.entries : liveEntries(batch.deviceId, batch.frames),
+      })));
     },
     readAfter: async (deviceId, afterId, count) => {
       const after = parseEventId(afterId);

@@ -1,0 +1,112 @@
+import { assertEquals } from "@std/assert";
+import { createPublishQueue, type DroppedFrames, type QueuedEntries } from "./publish_queue.ts";
+
+/** A batch of `frames` frames (each `chars` characters) of one device. */
+function batch(deviceId: string, frames: number, chars = 10): QueuedEntries {
+  const frame = "x".repeat(chars);
+  return {
+    deviceId,
+    entries: [{ frames: Array(frames).fill(frame).join("\n"), flights: "" }],
+  };
+}
+
+/** A send that records what it got and waits until the test lets it finish. */
+function gatedSend() {
+  const sent: string[][] = [];
+  const gates: (() => void)[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const send = async (batches: QueuedEntries[]) => {
+    sent.push(batches.map((b) => b.deviceId));
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    inFlight--;
+  };
+  const release = async () => {
+    gates.shift()?.();
+    // Lets the drain loop take the next wait and call send again.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  return { send, sent, release, mostInFlight: () => mostInFlight };
+}
+
+Deno.test("one send at a time: what arrives meanwhile goes together in the next, in order", async () => {
+  const gate = gatedSend();
+  const queue = createPublishQueue({
+    send: gate.send,
+    maxWaitingChars: 1_000_000,
+    onDrop: () => {
+      throw new Error("nothing should be dropped");
+    },
+    onError: (error) => {
+      throw error;
+    },
+  });
+  queue.push([batch("a", 1)]);
+  queue.push([batch("b", 1)]);
+  queue.push([batch("c", 1), batch("d", 1)]);
+  assertEquals(gate.sent, [["a"]]);
+  await gate.release();
+  assertEquals(gate.sent, [["a"], ["b", "c", "d"]]);
+  await gate.release();
+  await queue.idle();
+  assertEquals(gate.mostInFlight(), 1);
+  // Idle again: the next push is sent at once.
+  queue.push([batch("e", 1)]);
+  assertEquals(gate.sent.at(-1), ["e"]);
+  await gate.release();
+  await queue.idle();
+});
+
+Deno.test("past the cap the oldest waiting frames are dropped and reported once per send", async () => {
+  const gate = gatedSend();
+  const drops: DroppedFrames[] = [];
+  const queue = createPublishQueue({
+    send: gate.send,
+    // Each batch below is 5 frames of 10 characters and 4 line feeds: 54 characters.
+    maxWaitingChars: 120,
+    onDrop: (dropped) => drops.push(dropped),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  queue.push([batch("first", 5)]);
+  queue.push([batch("old1", 5)]);
+  queue.push([batch("old2", 5), batch("new1", 5)]);
+  queue.push([batch("new2", 5)]);
+  assertEquals(drops, []);
+  await gate.release();
+  // 4 batches of 54 waited against a cap of 120: the 2 oldest were dropped, 2 devices, 10 frames.
+  assertEquals(gate.sent, [["first"], ["new1", "new2"]]);
+  assertEquals(drops, [{ frames: 10, devices: 2 }]);
+  await gate.release();
+  await queue.idle();
+  assertEquals(drops.length, 1);
+});
+
+Deno.test("a batch over the cap alone still waits, and a failed send does not stop the next", async () => {
+  const sent: string[][] = [];
+  const errors: unknown[] = [];
+  let fail = true;
+  const queue = createPublishQueue({
+    send: (batches) => {
+      sent.push(batches.map((b) => b.deviceId));
+      if (fail) {
+        fail = false;
+        return Promise.reject(new Error("redis down"));
+      }
+      return Promise.resolve();
+    },
+    maxWaitingChars: 10,
+    onDrop: () => {
+      throw new Error("nothing should be dropped");
+    },
+    onError: (error) => errors.push(error),
+  });
+  queue.push([batch("big", 100)]);
+  queue.push([batch("next", 100)]);
+  await queue.idle();
+  assertEquals(sent, [["big"], ["next"]]);
+  assertEquals(errors.map((e) => (e as Error).message), ["redis down"]);
+});
