@@ -13,9 +13,8 @@
  */
 import type { Cache } from "../platform/cache.ts";
 import {
+  createLiveWindow,
   type EntryFields,
-  LIVE_MAX_FRAMES_PER_REQUEST,
-  liveEntries,
   type LiveFeed,
   type PublishedFrames,
 } from "../live/live_feed.ts";
@@ -58,7 +57,7 @@ interface JobFramesState extends JobFrames {
 export function createJobFrames(receiveClock: ReceiveClock): JobFrames {
   const writer = createFrameValuesWriter();
   let first: TelemetryRow | null = null;
-  let live: TelemetryRow[] = [];
+  const live = createLiveWindow();
   const frames: JobFramesState = {
     add(parsed) {
       const receiveTimes = receiveClock.take(parsed.filter((frame) => !frame.timestamped).length);
@@ -73,10 +72,7 @@ export function createJobFrames(receiveClock: ReceiveClock): JobFrames {
       if (rows.length === 0) return;
       first ??= rows[0] ?? null;
       writer.add(rows);
-      live = live.concat(rows.slice(-LIVE_MAX_FRAMES_PER_REQUEST));
-      if (live.length > LIVE_MAX_FRAMES_PER_REQUEST) {
-        live = live.slice(-LIVE_MAX_FRAMES_PER_REQUEST);
-      }
+      live.add(rows);
     },
     get count() {
       return writer.count;
@@ -85,9 +81,7 @@ export function createJobFrames(receiveClock: ReceiveClock): JobFrames {
       return first;
     },
     finish(deviceId) {
-      const finished = { frameValues: writer.finish(), liveEntries: liveEntries(deviceId, live) };
-      live = [];
-      return finished;
+      return { frameValues: writer.finish(), liveEntries: live.take(deviceId) };
     },
   };
   return frames;
@@ -111,7 +105,7 @@ export interface IngestJob extends Omit<IngestRequest, "frames"> {
   frameCount: number;
   frameValues: readonly Uint8Array[];
   /**
-   * What the live feed publishes (a request's newest LIVE_MAX_FRAMES_PER_REQUEST frames) as its
+   * What the live feed publishes (a request's newest frames, see createLiveWindow) as its
    * stream entries: JSON text, a fraction of the memory of the rows (measured: 1,000 rows of 25
    * fields held about 2.5 MB; their entries about 0.6 MB).
    */

@@ -15,7 +15,7 @@
 import { Redis } from "@upstash/redis";
 import { cacheKey } from "../platform/cache.ts";
 import type { Logger } from "../platform/log.ts";
-import { createPublishQueue } from "./publish_queue.ts";
+import { createPublishQueue, type QueuedEntries } from "./publish_queue.ts";
 
 /** Frames per stream entry: an entry stays small (about 55 kB at 25 fields). */
 export const LIVE_ENTRY_MAX_FRAMES = 50;
@@ -31,6 +31,13 @@ export const LIVE_STREAM_MAX_ENTRIES = 1000;
 export const LIVE_STREAM_MAX_FRAMES = 2000;
 /** A request publishes at most its newest frames (a backlog upload is not live). */
 export const LIVE_MAX_FRAMES_PER_REQUEST = 1000;
+/**
+ * ... and at most this many characters of their lines (`raw_data`): about 160 frames of 80
+ * fields, 460 of 25. A request holds its live frames from parse until they are published, as rows
+ * and then as entries about twice their lines' size: 500-frame bodies of 80 fields held 1.7 MB of
+ * entries each, more than their body (measured in process: 2.2 times the body's bytes).
+ */
+export const LIVE_MAX_LINE_CHARS_PER_REQUEST = 256 * 1024;
 /** A device that stopped sending loses its stream after this long. */
 export const LIVE_STREAM_TTL_SECONDS = 3600;
 /** One Upstash request carries at most 1 MB: publish in pipelines of about half that. */
@@ -53,10 +60,14 @@ export interface LiveFrame {
   data: string;
 }
 
-/** One stream entry: its Redis id and its frames, oldest first. */
+/**
+ * One stream entry: its Redis id and its frames, oldest first; or a marker that `skipped` frames
+ * of the device were not published here (the isolate's publishing was behind Redis), with none.
+ */
 export interface LiveEntry {
   id: string;
   frames: LiveFrame[];
+  skipped?: number;
 }
 
 /**
@@ -67,6 +78,44 @@ export interface LiveEntry {
 export type PublishedFrames =
   | { deviceId: string; frames: readonly Record<string, unknown>[] }
   | { deviceId: string; entries: readonly EntryFields[] };
+
+/**
+ * A request's newest frames as they are parsed, within LIVE_MAX_FRAMES_PER_REQUEST and
+ * LIVE_MAX_LINE_CHARS_PER_REQUEST (the newest frame is always kept).
+ */
+export interface LiveWindow {
+  add(rows: readonly { "raw_data": string }[]): void;
+  /** The window's stream entries; the window is empty after. */
+  take(deviceId: string): EntryFields[];
+}
+
+export function createLiveWindow(): LiveWindow {
+  let rows: { "raw_data": string }[] = [];
+  let chars = 0;
+  return {
+    add(added) {
+      for (const row of added.slice(-LIVE_MAX_FRAMES_PER_REQUEST)) {
+        rows.push(row);
+        chars += row.raw_data.length;
+      }
+      let drop = 0;
+      while (
+        rows.length - drop > LIVE_MAX_FRAMES_PER_REQUEST ||
+        (chars > LIVE_MAX_LINE_CHARS_PER_REQUEST && rows.length - drop > 1)
+      ) {
+        chars -= rows[drop]?.raw_data.length ?? 0;
+        drop++;
+      }
+      if (drop > 0) rows = rows.slice(drop);
+    },
+    take(deviceId) {
+      const entries = chunkFrames(deviceId, rows);
+      rows = [];
+      chars = 0;
+      return entries;
+    },
+  };
+}
 
 /** The stream entries a request publishes: its newest frames, LIVE_ENTRY_MAX_FRAMES an entry. */
 export function liveEntries(
@@ -189,7 +238,8 @@ return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
 /**
  * Entries from a raw XRANGE reply, `[[id, [field, value, ...]], ...]` (automatic
  * deserialization is off, so the client hands it over as Redis sent it), each frame with its
- * event id `<entry id>/<index>`. Entries without frames are skipped.
+ * event id `<entry id>/<index>`, and the markers of frames not published (`skipped`). Other
+ * entries without frames are left out.
  */
 export function streamEntries(reply: unknown): LiveEntry[] {
   if (!Array.isArray(reply)) return [];
@@ -201,6 +251,8 @@ export function streamEntries(reply: unknown): LiveEntry[] {
       for (let at = 0; at < fields.length; at += 2) if (fields[at] === name) return fields[at + 1];
       return undefined;
     };
+    const skipped = Number(field("skipped"));
+    if (Number.isSafeInteger(skipped) && skipped > 0) return [{ id, frames: [], skipped }];
     const frames = field("frames");
     if (typeof frames !== "string" || frames === "") return [];
     const flights = parseFlights(field("flights"));
@@ -242,7 +294,7 @@ export function createLiveFeed(
     throw new LiveFeedUnavailable(error instanceof Error ? error.message : String(error));
   };
 
-  async function send(batches: readonly { deviceId: string; entries: readonly EntryFields[] }[]) {
+  async function send(batches: readonly QueuedEntries[]) {
     let pipeline = redis.pipeline();
     let chars = 0;
     let commands = 0;
@@ -258,6 +310,13 @@ export function createLiveFeed(
       const key = liveStreamKey(deviceId);
       // Frames in a full entry (the first: entries are filled in order), for the MAXLEN below.
       const framesPerEntry = Math.max(1, entries[0]?.frames.split("\n").length ?? 1);
+      // Before the device's next frames: its viewers get a `gap` event where frames are missing.
+      if (batch.skipped !== undefined) {
+        pipeline.xadd(key, "*", { skipped: String(batch.skipped) }, {
+          trim: { type: "MAXLEN", threshold: LIVE_STREAM_MAX_ENTRIES, comparison: "~" },
+        });
+        commands++;
+      }
       for (const entry of entries) {
         const size = entry.frames.length + entry.flights.length;
         if (chars + size > MAX_PIPELINE_CHARS) await flush();

@@ -1,5 +1,13 @@
 import { assertEquals } from "@std/assert";
-import { chunkFrames, compareEventIds, parseEventId, streamEntries } from "./live_feed.ts";
+import {
+  chunkFrames,
+  compareEventIds,
+  createLiveWindow,
+  LIVE_MAX_FRAMES_PER_REQUEST,
+  LIVE_MAX_LINE_CHARS_PER_REQUEST,
+  parseEventId,
+  streamEntries,
+} from "./live_feed.ts";
 
 Deno.test("parseEventId accepts frame and entry ids and refuses anything else", () => {
   assertEquals(parseEventId("1796101940648-12/3"), {
@@ -55,6 +63,8 @@ Deno.test("streamEntries gives each frame of an entry its own id, flight and tex
       ["1-1", ["frames", first!.frames, "flights", first!.flights]],
       ["1-2", ["flights", "[]"]],
       ["1-3", ["flights", "not json", "frames", second!.frames]],
+      ["1-4", ["skipped", "1000"]],
+      ["1-5", ["skipped", "-1"]],
       "junk",
     ]),
     [
@@ -77,7 +87,35 @@ Deno.test("streamEntries gives each frame of an entry its own id, flight and tex
         id: "1-3",
         frames: [{ id: "1-3/0", flightId: null, data: '{"device_id":"d1","roll_degrees":2}' }],
       },
+      { id: "1-4", frames: [], skipped: 1000 },
     ],
   );
   assertEquals(streamEntries(null), []);
+});
+
+Deno.test("a request's live window keeps its newest frames within the frame and line caps", () => {
+  const rows = (count: number, chars: number, from = 0) =>
+    Array.from({ length: count }, (_, i) => ({ "raw_data": "x".repeat(chars), n: from + i }));
+  const published = (entries: { frames: string }[]) =>
+    entries.flatMap((entry) => entry.frames.split("\n").map((frame) => JSON.parse(frame).n));
+  const window = createLiveWindow();
+
+  // Small lines: the newest 1,000 frames, across parts.
+  window.add(rows(700, 10));
+  window.add(rows(700, 10, 700));
+  const small = published(window.take("d1"));
+  assertEquals(small.length, LIVE_MAX_FRAMES_PER_REQUEST);
+  assertEquals([small[0], small.at(-1)], [400, 1399]);
+  assertEquals(window.take("d1"), []);
+
+  // Wide lines: as many of the newest as fit the line cap.
+  window.add(rows(300, 1000));
+  const wide = published(window.take("d1"));
+  const fit = Math.floor(LIVE_MAX_LINE_CHARS_PER_REQUEST / 1000);
+  assertEquals(wide.length, fit);
+  assertEquals([wide[0], wide.at(-1)], [300 - fit, 299]);
+
+  // A line over the cap alone is still the request's newest frame.
+  window.add(rows(2, LIVE_MAX_LINE_CHARS_PER_REQUEST + 1));
+  assertEquals(published(window.take("d1")), [1]);
 });

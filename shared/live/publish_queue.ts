@@ -8,6 +8,8 @@
  * MiB with publishing switched off. Here at most one send is in flight, and what waits behind it
  * is capped by characters: past the cap the oldest waiting frames are dropped (and logged), since
  * a live viewer wants the newest frames, and every dropped one is in Postgres (telemetry-query).
+ * The device's next send says how many were dropped (`skipped`), so its viewers get a `gap` event
+ * instead of a silent hole.
  *
  * @module
  */
@@ -16,6 +18,8 @@
 export interface QueuedEntries {
   deviceId: string;
   entries: readonly { frames: string; flights: string }[];
+  /** Frames of this device dropped from the wait just before these entries (set by the queue). */
+  skipped?: number;
 }
 
 /** What was dropped from the wait: logged by the caller. */
@@ -62,12 +66,27 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   let sending = false;
   let droppedFrames = 0;
   const droppedDevices = new Set<string>();
+  /** Frames dropped per device and not yet told to its stream. */
+  const skipped = new Map<string, number>();
+
+  /** The wait as sent: each device's first batch carries what was dropped before it. */
+  function withSkipped(batches: QueuedEntries[]): QueuedEntries[] {
+    const sent = batches.map((batch) => {
+      const count = skipped.get(batch.deviceId);
+      if (count === undefined) return batch;
+      skipped.delete(batch.deviceId);
+      return { ...batch, skipped: count };
+    });
+    for (const [deviceId, count] of skipped) sent.push({ deviceId, entries: [], skipped: count });
+    skipped.clear();
+    return sent;
+  }
   let drained: Promise<void> = Promise.resolve();
 
   async function drain(): Promise<void> {
     try {
-      while (waiting.length > 0) {
-        const next = waiting;
+      while (waiting.length > 0 || skipped.size > 0) {
+        const next = withSkipped(waiting);
         waiting = [];
         waitingChars = 0;
         try {
@@ -99,8 +118,10 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
         const oldest = waiting.shift();
         if (oldest === undefined) break;
         waitingChars -= size(oldest);
-        droppedFrames += frameCount(oldest);
+        const frames = frameCount(oldest);
+        droppedFrames += frames;
         droppedDevices.add(oldest.deviceId);
+        skipped.set(oldest.deviceId, (skipped.get(oldest.deviceId) ?? 0) + frames);
       }
       if (!sending && waiting.length > 0) {
         sending = true;

@@ -13,11 +13,13 @@ function batch(deviceId: string, frames: number, chars = 10): QueuedEntries {
 /** A send that records what it got and waits until the test lets it finish. */
 function gatedSend() {
   const sent: string[][] = [];
+  const sentBatches: QueuedEntries[][] = [];
   const gates: (() => void)[] = [];
   let inFlight = 0;
   let mostInFlight = 0;
   const send = async (batches: QueuedEntries[]) => {
     sent.push(batches.map((b) => b.deviceId));
+    sentBatches.push(batches);
     inFlight++;
     mostInFlight = Math.max(mostInFlight, inFlight);
     await new Promise<void>((resolve) => gates.push(resolve));
@@ -28,7 +30,7 @@ function gatedSend() {
     // Lets the drain loop take the next wait and call send again.
     await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  return { send, sent, release, mostInFlight: () => mostInFlight };
+  return { send, sent, sentBatches, release, mostInFlight: () => mostInFlight };
 }
 
 Deno.test("one send at a time: what arrives meanwhile goes together in the next, in order", async () => {
@@ -72,13 +74,18 @@ Deno.test("past the cap the oldest waiting frames are dropped and reported once 
     },
   });
   queue.push([batch("first", 5)]);
-  queue.push([batch("old1", 5)]);
-  queue.push([batch("old2", 5), batch("new1", 5)]);
-  queue.push([batch("new2", 5)]);
+  queue.push([batch("old", 5)]);
+  queue.push([batch("both", 5), batch("new", 5)]);
+  queue.push([batch("both", 5)]);
   assertEquals(drops, []);
   await gate.release();
   // 4 batches of 54 waited against a cap of 120: the 2 oldest were dropped, 2 devices, 10 frames.
-  assertEquals(gate.sent, [["first"], ["new1", "new2"]]);
+  // Each device's next send says so: "both" on its first batch, "old" alone (no frames).
+  assertEquals(gate.sent, [["first"], ["new", "both", "old"]]);
+  assertEquals(
+    gate.sentBatches[1]?.map((b) => [b.deviceId, b.entries.length, b.skipped]),
+    [["new", 1, undefined], ["both", 1, 5], ["old", 0, 5]],
+  );
   assertEquals(drops, [{ frames: 10, devices: 2 }]);
   await gate.release();
   await queue.idle();

@@ -3,13 +3,16 @@
  * the real telemetry-parse into the local stack's Redis, and the device check through PostgREST.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { liveStreamKey } from "../../shared/live/live_feed.ts";
+import { createLiveFeed, liveStreamKey } from "../../shared/live/live_feed.ts";
+import { createMemoryLogger } from "../../shared/platform/log.ts";
+import { PORTS } from "../../scripts/stack/layout.ts";
 import {
   callFunction,
   createDevice,
   createUser,
   jsonOf,
   sendTelemetry,
+  stackKeys,
   type TestDevice,
 } from "./_helpers.ts";
 import { redis, restartRedis, stopRedis } from "./_redis.ts";
@@ -190,6 +193,44 @@ Deno.test("telemetry-live names a gap when Redis no longer holds the frames afte
   const events = await reader.rest();
   assertEquals(events.map((event) => event.event), ["gap", "end"]);
   assertEquals(JSON.parse(events[0]!.data!).after, "1700000000000-0");
+});
+
+Deno.test("telemetry-live names a gap where ingest's publishing fell behind and dropped frames", async () => {
+  const device = await createDevice(await createUser());
+  // The live feed as telemetry-parse publishes, to the stack's Redis: one publish is in flight
+  // and what waits behind it is capped at 1M characters, so of two 1,000-frame requests of about
+  // 600 kB queued behind it the older is dropped.
+  const logger = createMemoryLogger();
+  const feed = createLiveFeed({
+    url: `http://127.0.0.1:${PORTS.upstash}`,
+    token: (await stackKeys()).upstashToken,
+  }, logger);
+  const request = (first: number) =>
+    Array.from({ length: 1000 }, (_, i) => ({ roll_degrees: first + i, note: "x".repeat(560) }));
+  feed.publish([{ deviceId: device.id, frames: [{ roll_degrees: -1 }] }]);
+  feed.publish([{ deviceId: device.id, frames: request(0) }]);
+  feed.publish([{ deviceId: device.id, frames: request(1000) }]);
+  // The first frame's entry, the marker, then the last request's 20 entries of 50.
+  const ids = await streamIds(device, 22);
+  assertEquals(ids.length, 22);
+
+  const events = await (await openStream(
+    device.owner.token,
+    { device_id: device.id, duration: "1" },
+    { "last-event-id": `${ids[0]}/0` },
+  )).reader.rest();
+  assertEquals(events[0]?.event, "gap");
+  const gap = JSON.parse(events[0]!.data!);
+  assertEquals([gap.after, gap.skipped], [`${ids[0]}/0`, 1000]);
+  const frames = events.filter((event) => event.event === "frame");
+  assertEquals(
+    frames.map((event) => JSON.parse(event.data!).roll_degrees),
+    request(1000).map((frame) => frame.roll_degrees),
+  );
+  assertEquals(events.at(-1)?.event, "end");
+  assertEquals(logger.lines.map((line) => [line.message, line.frames]), [
+    ["live feed behind Redis: older frames not published", 1000],
+  ]);
 });
 
 Deno.test("telemetry-live answers another tenant's device as it answers an unknown one", async () => {

@@ -90,6 +90,17 @@ async function pump(
   while (Date.now() < deadline && !request.signal.aborted) {
     const entries = await feed.readAfter(request.deviceId, cursor, PAGE);
     for (const entry of entries) {
+      if (entry.skipped !== undefined) {
+        write(sseEvent({
+          event: "gap",
+          data: JSON.stringify({
+            after: cursor,
+            skipped: entry.skipped,
+            message: `${entry.skipped} frames were stored but not sent to the live feed ` +
+              "(it was behind); read them with telemetry-query",
+          }),
+        }));
+      }
       for (const frame of entry.frames) {
         if (request.flightId !== null && frame.flightId !== request.flightId) continue;
         write(sseEvent({ id: frame.id, event: "frame", data: frame.data }));

@@ -5,8 +5,8 @@
  * whether the caller may see the device (RLS), never polled.
  *
  * Events: `frame` (id = `<stream entry id>/<index in entry>`, data = the frame with the query's
- * field names), `gap`
- * (a resume whose frames Redis no longer holds), `unavailable` (Redis down; retry later) and
+ * field names), `gap` (a resume whose frames Redis no longer holds, or frames ingest stored but
+ * did not publish because its publishing was behind), `unavailable` (Redis down; retry later) and
  * `end` after `duration` seconds (default and most 120, under the hosted 150 s wall clock),
  * with `retry:` so the client reconnects with Last-Event-ID. Tokens travel in headers only.
  */
