@@ -58,8 +58,8 @@ export function elementAnyOrder(row: TelemetryRow): string {
  * One row's element of the array literal: its composite, quoted. A parsed row has its columns in
  * table order after flight_id and recorded_at (frame_builder.ts writes them so), so the literal is
  * written in one walk of its keys, a comma per column skipped; a row in any other order goes to
- * elementAnyOrder. Measured (a 100 Hz stream's frames in process, --optimize-for-size): the walk
- * with an array of all 86 values cost 33 µs per 25-field frame.
+ * elementAnyOrder. Why: a profile (a 100 Hz stream's frames in process, --optimize-for-size) put
+ * the array of all 86 values, filled and joined, at 33 µs per 25-field frame.
  */
 function element(row: TelemetryRow): string {
   let text = `"(${field(row.flight_id)},${field(row.recorded_at)}`;

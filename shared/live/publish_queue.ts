@@ -64,6 +64,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   let waiting: QueuedEntries[] = [];
   let waitingChars = 0;
   let sending = false;
+  let drained: Promise<void> = Promise.resolve();
   let droppedFrames = 0;
   const droppedDevices = new Set<string>();
   /** Frames dropped per device and not yet told to its stream. */
@@ -81,7 +82,6 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
     skipped.clear();
     return sent;
   }
-  let drained: Promise<void> = Promise.resolve();
 
   async function drain(): Promise<void> {
     try {
