@@ -1,12 +1,6 @@
 import { assertEquals } from "@std/assert";
-import {
-  createFrameValuesWriter,
-  elementAnyOrder,
-  encodeFrameValues,
-  FRAME_VALUE_COLUMNS,
-} from "./frame_values.ts";
+import { createFrameValuesWriter, encodeFrameValues, FRAME_VALUE_COLUMNS } from "./frame_values.ts";
 import type { TelemetryRow } from "../catalogue/frame_schema.ts";
-import { createStreamParser } from "./parser.ts";
 
 const at = (column: string) => FRAME_VALUE_COLUMNS.indexOf(column);
 
@@ -55,34 +49,4 @@ Deno.test("the writer's pieces are the literal's UTF-8, whatever the rows' group
   assertEquals(new TextDecoder().decode(joined), encodeFrameValues(rows));
   const empty = createFrameValuesWriter();
   assertEquals(new TextDecoder().decode(empty.finish()[0]), "{}");
-});
-
-Deno.test("a parsed row's literal, written in one walk, is the one its columns in any order give", () => {
-  const parse = (lines: string[]) =>
-    createStreamParser({ receivedAt: new Date("2026-11-26T10:00:00Z") }).push(
-      lines.join("\n") + "\n",
-    ).frames;
-  const frames = [
-    ...parse([
-      "roll:1.5,pitch:-2,yaw:3,alt:120.25,armed:true,mode:AUTO",
-      // flight and time first, an unknown key (extra) and keys out of catalogue order
-      "flight_id:f-1,ts:2026-11-26T09:59:59.5Z,motor4:1500,roll:0.1,note:a_b",
-      "pitch:9",
-    ]),
-    ...parse([
-      '{"battery_voltage":12.6,"recorded_at":"2026-11-26T09:59:58Z","gps_lat":47.1,"x":{"y":[1]}}',
-      '{"flight_id":"f \\"2\\"","roll":-0.5}',
-    ]),
-  ];
-  assertEquals(frames.length, 5);
-  const rows = frames.map((frame) => frame.row);
-  assertEquals(encodeFrameValues(rows), `{${rows.map(elementAnyOrder).join(",")}}`);
-  // A row whose keys are not in table order takes the other path, with the same result.
-  const shuffled = { raw_data: "r", "roll_degrees": 2, "recorded_at": "t", "altitude_m": 1 };
-  assertEquals(
-    encodeFrameValues([shuffled as unknown as TelemetryRow]),
-    `{${elementAnyOrder(shuffled as unknown as TelemetryRow)}}`,
-  );
-  const [composite = ""] = elements(encodeFrameValues([shuffled as unknown as TelemetryRow]));
-  assertEquals(composite.slice(1, -1).split(",")[at("roll_degrees")], "2");
 });
