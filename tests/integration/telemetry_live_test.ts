@@ -222,6 +222,8 @@ Deno.test("telemetry-live names a gap where ingest's publishing fell behind and 
   assertEquals(events[0]?.event, "gap");
   const gap = JSON.parse(events[0]!.data!);
   assertEquals([gap.after, gap.skipped], [`${ids[0]}/0`, 1000]);
+  // The gap's id is the marker's: resuming after it sends the newer frames without the gap again.
+  assertEquals(events[0]?.id, ids[1]);
   const frames = events.filter((event) => event.event === "frame");
   assertEquals(
     frames.map((event) => JSON.parse(event.data!).roll_degrees),

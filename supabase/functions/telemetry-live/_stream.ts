@@ -91,7 +91,9 @@ async function pump(
     const entries = await feed.readAfter(request.deviceId, cursor, PAGE);
     for (const entry of entries) {
       if (entry.skipped !== undefined) {
+        // The marker's own id: a client that resumes after this event is not told it again.
         write(sseEvent({
+          id: entry.id,
           event: "gap",
           data: JSON.stringify({
             after: cursor,
