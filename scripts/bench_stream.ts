@@ -5,7 +5,8 @@
  * 25-field NDJSON frame at that rate until the function answers at its limit. The function's
  * process CPU over the request (from /proc, so --allow-all) divided by the frames it accepted
  * is the CPU per frame; the whole request's CPU is what the hosted 2 s budget is compared to
- * ("% of 2 s"), beside what the function charged the request against its own budget ("charged
+ * ("% of 2 s"), beside its JavaScript thread's alone ("thread", what hosted Supabase charges: see
+ * bench/cpu.ts) and what the function charged the request against its own budget ("charged
  * ms", which ends the request at TELEMETRY_STREAM_CPU_BUDGET_MS with `ended: cpu_limit`).
  * The device writes what it has `--writes` times a second (default 10: every 100 ms, so one frame
  * per write at 10 Hz and 10 at 100 Hz); each write is one chunk of body the function reads.
@@ -16,6 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { cpuBetween, cpuSnapshot, pidCpuSeconds } from "./bench/cpu.ts";
+import { mainThreadCpuSeconds, pidMainThreadCpuSeconds } from "./bench/cpu.ts";
 import { realisticFrame } from "./bench/frames.ts";
 import { GATEWAY_URL, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
@@ -114,6 +116,7 @@ async function startFloorServer() {
   return {
     url: `http://127.0.0.1:${port}/`,
     cpuSeconds: () => pidCpuSeconds(child.pid),
+    threadCpuSeconds: () => pidMainThreadCpuSeconds(child.pid),
     async stop() {
       child.kill();
       await child.status;
@@ -126,11 +129,16 @@ async function startFloorServer() {
 async function floorRun(rate: number, floor: Awaited<ReturnType<typeof startFloorServer>>) {
   const device = deviceBody(rate, SECONDS * 1000);
   const before = floor.cpuSeconds();
+  const threadBefore = floor.threadCpuSeconds();
   // The server answers once it has read the whole body.
   const response = await fetch(floor.url, { method: "POST", body: device.body });
   await response.body?.cancel();
   if (response.status !== 204) throw new Error(`the floor server answered ${response.status}`);
-  return { cpuSeconds: floor.cpuSeconds() - before, frames: device.sent() };
+  return {
+    cpuSeconds: floor.cpuSeconds() - before,
+    threadCpuSeconds: floor.threadCpuSeconds() - threadBefore,
+    frames: device.sent(),
+  };
 }
 
 /** Sends frames at `rate` per second on one streaming request until the function answers. */
@@ -138,6 +146,7 @@ async function streamRun(rate: number) {
   const device = await createDevice(`stream bench ${rate} Hz`);
   const sender = deviceBody(rate, null);
   const before = cpuSnapshot();
+  const threadBefore = mainThreadCpuSeconds("function-telemetry-parse");
   const response = await fetch(
     `${GATEWAY_URL}/functions/v1/telemetry-parse?stream=true&max_seconds=${SECONDS}`,
     {
@@ -148,6 +157,7 @@ async function streamRun(rate: number) {
   );
   const answer = await response.json();
   const cpu = cpuBetween(before, cpuSnapshot());
+  const threadCpu = mainThreadCpuSeconds("function-telemetry-parse") - threadBefore;
   sender.stop();
   if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(answer)}`);
   const accepted: number = answer.accepted;
@@ -165,6 +175,9 @@ async function streamRun(rate: number) {
     gatewayUsPerFrame: Math.round(cpu.gateway / accepted * 1e6),
     dbUsPerFrame: Math.round((cpu.postgres + cpu.postgrest) / accepted * 1e6),
     budgetShare: Math.round(cpu.function / BUDGET_CPU_SECONDS * 1000) / 10,
+    /** The function's JavaScript thread alone: what hosted Supabase charges (bench/cpu.ts). */
+    threadCpuSeconds: Math.round(threadCpu * 1000) / 1000,
+    threadBudgetShare: Math.round(threadCpu / BUDGET_CPU_SECONDS * 1000) / 10,
     /** What the function charged the request against its CPU budget (its own steps). */
     chargedCpuMs: answer.stream.cpu_ms as number,
   };
@@ -184,22 +197,26 @@ try {
       floorCpuSeconds: Math.round(floorResult.cpuSeconds * 1000) / 1000,
       floorUsPerFrame: Math.round(floorUsPerFrame),
       floorBudgetShare: Math.round(floorResult.cpuSeconds / BUDGET_CPU_SECONDS * 1000) / 10,
+      floorThreadBudgetShare: Math.round(
+        floorResult.threadCpuSeconds / BUDGET_CPU_SECONDS * 1000,
+      ) / 10,
       /** Function CPU per frame over the floor's, in the same run. */
       ratioToFloor: Math.round(ours.functionUsPerFrame / floorUsPerFrame * 10) / 10,
     });
   }
   console.log(
     "| rate | writes/s | request s | ended | chunks | frames | function CPU s | µs/frame function | " +
-      "gateway | DB | % of 2 s | charged ms | floor CPU s | floor µs/frame | floor % of 2 s | " +
-      "function ÷ floor |",
+      "gateway | DB | % of 2 s | thread CPU s | thread % of 2 s | charged ms | floor CPU s | " +
+      "floor µs/frame | floor % of 2 s | floor thread % | function ÷ floor |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     console.log(
       `| ${r.rate} Hz | ${r.writesPerSecond} | ${r.seconds} | ${r.ended} | ${r.chunks} | ${r.accepted} | ` +
         `${r.functionCpuSeconds} | ${r.functionUsPerFrame} | ${r.gatewayUsPerFrame} | ` +
-        `${r.dbUsPerFrame} | ${r.budgetShare} | ${r.chargedCpuMs} | ${r.floorCpuSeconds} | ` +
-        `${r.floorUsPerFrame} | ${r.floorBudgetShare} | ${r.ratioToFloor} |`,
+        `${r.dbUsPerFrame} | ${r.budgetShare} | ${r.threadCpuSeconds} | ${r.threadBudgetShare} | ` +
+        `${r.chargedCpuMs} | ${r.floorCpuSeconds} | ${r.floorUsPerFrame} | ${r.floorBudgetShare} | ` +
+        `${r.floorThreadBudgetShare} | ${r.ratioToFloor} |`,
     );
   }
   await Deno.mkdir(`${PROJECT_ROOT}/.bench`, { recursive: true });
