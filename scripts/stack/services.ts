@@ -28,21 +28,18 @@ export interface Service {
 const FUNCTION_HEAP_MB = 160;
 
 /**
- * The young generation's semi-space, MB. V8's default (16 MB, so about 48 MB of young generation
- * committed under load) was a third of telemetry-parse's peak resident set beside a live heap of
- * 20 to 50 MB; with 4 MB the young generation stays near 12 MB for a few more scavenges (each
- * costs what survives it, which the parser keeps small).
- */
-const FUNCTION_SEMI_SPACE_MB = 4;
-
-/**
- * V8 favouring memory over speed (among others, a heap that grows by a smaller factor after each
- * mark-compact). Measured (64 concurrent 5 MiB bodies, one admitted): V8 committed up to 59 MB
- * for a live heap of 20 to 35 MB, and telemetry-parse peaked at 126 to 135 MB; with it, 107 to
- * 121 MB (one body alone: 107-115 MB, 91-95 MB with it). Its price is CPU: a 100 Hz stream cost
- * 347 and 382 µs of function CPU per frame with it, 244 and 285 without (`bench:stream --seconds
- * 30`, alternating). Memory wins: a worker over 150 MB is killed with every request in it, while a
- * stream over its CPU budget is ended cleanly and resumes.
+ * V8 favouring memory over speed. Among others: 1 MB semi-spaces (V8's value implication of this
+ * flag, which overrides an explicit --max-semi-space-size: the same 3,200 scavenges with 4 or 8
+ * asked for), and every mark-compact reducing memory (compacting, giving freed pages back instead
+ * of pooling them). Without it telemetry-parse peaked at 172 MiB in the bench's ingest parts (V8
+ * committed 38-56 MB for a 20-28 MB live heap, plus 12-25 MB of pooled pages), with it 141.
+ * Its price is CPU, on the JavaScript thread itself, not only in the GC's helpers: 500 80-field
+ * frames cost 79 ms of that thread with it, 49 without (`deno task bench --only cpu`, 2026-12-06).
+ * Parsing and encoding in one process, it took 8.5 s user and 3.3 s system against 4.5 and 0.8:
+ * 4 times the page faults (pages given back and touched again) and 17 times the futex calls (the
+ * scavenges' helper tasks). memory-saver-mode, a growing factor of 2 to 4, or fewer GC threads were
+ * as slow or slower. Memory wins: a worker over 150 MB is killed with every request in it, while
+ * a stream over its CPU budget is ended cleanly and resumes.
  */
 const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
 
@@ -230,8 +227,7 @@ export async function services(
         ...DENO_FLAGS,
         // Hosted Edge Functions get 256 MB: a heap that may grow past it here would hide what
         // a hosted isolate runs out of.
-        `--v8-flags=--max-old-space-size=${FUNCTION_HEAP_MB},` +
-        `--max-semi-space-size=${FUNCTION_SEMI_SPACE_MB},${FUNCTION_V8_SIZE_FLAGS}` +
+        `--v8-flags=--max-old-space-size=${FUNCTION_HEAP_MB},${FUNCTION_V8_SIZE_FLAGS}` +
         functionV8Flags(),
         "--allow-net",
         "--allow-env",
