@@ -46,9 +46,9 @@ const ALL_NULL: readonly string[] = FRAME_VALUE_COLUMNS.map(() => "");
 /** One row's element of the array literal: its composite, quoted. */
 function element(row: TelemetryRow): string {
   const values = ALL_NULL.slice();
-  for (const [column, value] of Object.entries(row)) {
+  for (const column in row) {
     const position = COLUMN_POSITION.get(column);
-    if (position !== undefined) values[position] = field(value);
+    if (position !== undefined) values[position] = field(row[column as keyof TelemetryRow]);
   }
   return `"(${values.join(",")})"`;
 }
