@@ -1,7 +1,8 @@
 /**
  * A streaming request that would pass its CPU budget is ended cleanly before it: a normal 200 with
  * what it stored and where to resume, every counted frame durable, and the device client's
- * streamer carries on from there. A small `max_cpu_ms` makes the limit come in a second or two.
+ * streamer carries on from there. A small `max_cpu_ms` makes the limit come in a second or two
+ * (400: room for the 100 ms that stream_ingest.ts holds back for a step dearer than any before).
  */
 import { assert, assertEquals } from "@std/assert";
 import { streamFrames } from "../../scripts/device/client.ts";
@@ -55,12 +56,12 @@ Deno.test("a stream past its CPU budget ends with a 200, its stored count and wh
       method: "POST",
       headers: { authorization: `Bearer ${device.key}`, "content-type": "application/x-ndjson" },
       body,
-      query: { stream: "true", "max_cpu_ms": "150", "max_seconds": "60" },
+      query: { stream: "true", "max_cpu_ms": "400", "max_seconds": "60" },
     }),
   );
   assertEquals(status, 200, JSON.stringify(answer));
   assertEquals(answer.stream.ended, "cpu_limit");
-  assert(answer.stream.cpu_ms <= 150, `charged ${answer.stream.cpu_ms} ms`);
+  assert(answer.stream.cpu_ms <= 400, `charged ${answer.stream.cpu_ms} ms`);
   assert(answer.accepted > 0 && answer.accepted < written(), `accepted ${answer.accepted}`);
   assertEquals(answer.stream.lines, answer.accepted);
   // Exactly what the answer counts is durable, up to the resume point it names.
