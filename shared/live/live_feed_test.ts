@@ -52,6 +52,20 @@ Deno.test("chunkFrames splits a request into entries of at most the chunk size, 
   assertEquals(chunkFrames("d1", []), []);
 });
 
+Deno.test("chunkFrames writes each frame as its JSON with the device's id first", () => {
+  const frames: Record<string, unknown>[] = [
+    { roll_degrees: -1.5, raw_data: '{"roll":-1.5,"note":"a\\"b"}', extra: { k: [1, null] } },
+    {},
+    { device_id: "sent by the frame", roll_degrees: 2 },
+  ];
+  const [chunk] = chunkFrames('d"1', frames, 3);
+  assertEquals(
+    chunk?.frames.split("\n"),
+    frames.map((frame) => JSON.stringify({ device_id: 'd"1', ...frame })),
+  );
+  assertEquals(JSON.parse(chunk?.frames.split("\n")[1] ?? ""), { device_id: 'd"1' });
+});
+
 Deno.test("streamEntries gives each frame of an entry its own id, flight and text", () => {
   const [first, second] = chunkFrames("d1", [
     { roll_degrees: 1, flight_id: "f1" },
