@@ -16,8 +16,13 @@
  * Usage: deno task bench:stream [--seconds 120] [--rates 10,100] [--writes 10]   (stack running)
  */
 import { parseArgs } from "node:util";
-import { cpuBetween, cpuSnapshot, pidCpuSeconds } from "./bench/cpu.ts";
-import { mainThreadCpuSeconds, pidMainThreadCpuSeconds } from "./bench/cpu.ts";
+import {
+  cpuBetween,
+  cpuSnapshot,
+  mainThreadCpuSeconds,
+  pidCpuSeconds,
+  pidMainThreadCpuSeconds,
+} from "./bench/cpu.ts";
 import { realisticFrame } from "./bench/frames.ts";
 import { GATEWAY_URL, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";

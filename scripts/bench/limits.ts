@@ -71,7 +71,7 @@ export interface RequestCpu {
 }
 
 /** CPU seconds of telemetry-parse so far: the process (all threads) and its JavaScript thread. */
-function parseCpu(): { process: number; thread: number } {
+function telemetryParseCpu(): { process: number; thread: number } {
   return {
     process: processCpuSeconds("function-telemetry-parse"),
     thread: mainThreadCpuSeconds("function-telemetry-parse"),
@@ -105,7 +105,7 @@ export async function benchRequestCpu(
       return kind.format === "kv" ? keyValue(frames) : ndjson(frames);
     });
     await pause(1000); // let the previous part's work (flushes, GC) settle
-    const before = parseCpu();
+    const before = telemetryParseCpu();
     for (const [r, text] of bodies.entries()) {
       const device = devices[r % devices.length] as Device;
       const response = await fetch(`${GATEWAY_URL}/functions/v1/telemetry-parse`, {
@@ -119,7 +119,7 @@ export async function benchRequestCpu(
       const answer = await response.text();
       if (!response.ok) throw new Error(`${kind.name}: ${response.status} ${answer.slice(0, 300)}`);
     }
-    const after = parseCpu();
+    const after = telemetryParseCpu();
     const perRequest = (after.process - before.process) / kind.requests;
     const threadPerRequest = (after.thread - before.thread) / kind.requests;
     results.push({
@@ -192,7 +192,7 @@ export async function benchStreams(
   const rate = 100;
   progress(`${count} streams at ${rate} Hz for ${seconds} s`);
   const encoder = new TextEncoder();
-  const before = parseCpu();
+  const before = telemetryParseCpu();
   const answers = await Promise.all(
     Array.from({ length: count }, async (_, s) => {
       const device = devices[s % devices.length] as Device;
@@ -234,7 +234,7 @@ export async function benchStreams(
       return answer as { accepted: number; stream: { ended: string } };
     }),
   );
-  const after = parseCpu();
+  const after = telemetryParseCpu();
   const cpu = after.process - before.process;
   const ended: Record<string, number> = {};
   for (const answer of answers) ended[answer.stream.ended] = (ended[answer.stream.ended] ?? 0) + 1;

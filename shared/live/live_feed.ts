@@ -195,33 +195,33 @@ export interface EntryFields {
 }
 
 /**
+ * A frame's JSON with its device_id first: the frame's own JSON with `idField` put in front of its
+ * keys. Spreading the frame into a new object to stringify copied every value first (500 frames in
+ * process: 17.6-18.3 µs a 25-field frame that way, 11.7-15.1 this way). A frame that carries its
+ * own device_id (none does: rows have no such column) still gets the spread, whose key wins.
+ */
+function frameJson(deviceId: string, idField: string, frame: Record<string, unknown>): string {
+  if ("device_id" in frame) return JSON.stringify({ device_id: deviceId, ...frame });
+  const own = JSON.stringify(frame);
+  return own === "{}" ? `{${idField}}` : `{${idField},${own.slice(1)}`;
+}
+
+/**
  * A request's frames for one device as stream entries of at most `size` frames, newest last.
  * Frames are joined with newlines: JSON text never holds a raw newline, so a reader splits them
  * without parsing.
  */
-/**
- * A frame's JSON with its device_id first: the frame's own JSON with `"device_id":…` put in front
- * of its keys. Spreading the frame into a new object to stringify copied every value first, and
- * cost a chunk's store 7-56 ms for 500 frames (measured in the streaming function). A frame that
- * carries its own device_id (none does: rows have no such column) still gets the spread.
- */
-function frameJson(deviceId: string, frame: Record<string, unknown>): string {
-  if ("device_id" in frame) return JSON.stringify({ device_id: deviceId, ...frame });
-  const own = JSON.stringify(frame);
-  const id = `"device_id":${JSON.stringify(deviceId)}`;
-  return own === "{}" ? `{${id}}` : `{${id},${own.slice(1)}`;
-}
-
 export function chunkFrames(
   deviceId: string,
   frames: readonly Record<string, unknown>[],
   size: number = LIVE_ENTRY_MAX_FRAMES,
 ): EntryFields[] {
   const chunks: EntryFields[] = [];
+  const idField = `"device_id":${JSON.stringify(deviceId)}`;
   for (let start = 0; start < frames.length; start += size) {
     const chunk = frames.slice(start, start + size);
     chunks.push({
-      frames: chunk.map((frame) => frameJson(deviceId, frame)).join("\n"),
+      frames: chunk.map((frame) => frameJson(deviceId, idField, frame)).join("\n"),
       // The flights beside the frames, so a stream filtered by flight need not parse them.
       flights: JSON.stringify(
         chunk.map((frame) => typeof frame["flight_id"] === "string" ? frame["flight_id"] : null),
