@@ -17,6 +17,7 @@ import { isListening, stopProcess } from "./stack/processes.ts";
 import * as postgres from "./stack/postgres.ts";
 import * as replica from "./stack/replica.ts";
 import { functionEnv } from "./stack/services.ts";
+import { logExcerpt, logSizes } from "./stack/log_excerpt.ts";
 import { FUNCTION_RSS_LIMIT_MIB, functionPids, PeakTracker, resetPeaks } from "./stack/memory.ts";
 
 interface SuiteResult {
@@ -91,10 +92,15 @@ export function proveCounts(output: string, code: number): { passed: number; fai
 
 async function denoSuite(suite: string, args: string[], env: Record<string, string> = {}) {
   console.log(`\n=== ${suite}`);
+  const logsBefore = await logSizes();
   const { code, output } = await runStep(deno, args, env);
   const counts = denoCounts(output) ?? { passed: 0, failed: 1 };
   if (code !== 0 && counts.failed === 0) counts.failed = 1;
   results.push({ suite, ...counts });
+  if (counts.failed > 0) {
+    const excerpt = await logExcerpt(logsBefore);
+    if (excerpt) console.log(`\n=== what the stack's logs said during ${suite}\n${excerpt}`);
+  }
 }
 
 async function proveSuite(suite: string, command: string, args: string[]) {
