@@ -3,6 +3,7 @@
  * Started in this order and stopped in reverse.
  */
 import { join } from "node:path";
+import { writeConfigFile } from "./config_file.ts";
 import { listFunctions } from "./functions.ts";
 import { LEGACY_KEY_ISSUER, type StackKeys, USER_TOKEN_ISSUER } from "./keys.ts";
 import {
@@ -119,8 +120,9 @@ async function writePostgrestConfig(keys: StackKeys, target: PostgrestTarget): P
   const jwksFile = stackPath(target.folder, "jwks.json");
   const configFile = stackPath(target.folder, "postgrest.conf");
   await Deno.mkdir(stackPath(target.folder), { recursive: true });
-  await Deno.writeTextFile(jwksFile, JSON.stringify(jwks));
-  await Deno.writeTextFile(
+  // Written only when changed, and whole: PostgREST may be reading them (stack/config_file.ts).
+  await writeConfigFile(jwksFile, JSON.stringify(jwks));
+  await writeConfigFile(
     configFile,
     [
       `db-uri = "postgres://authenticator:${DB_PASSWORD}@127.0.0.1:${target.dbPort}/postgres"`,

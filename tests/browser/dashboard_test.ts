@@ -289,8 +289,19 @@ Deno.test({
       await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     } finally {
       await browser.close();
-      simulator.kill("SIGTERM");
-      await simulator.output();
+      // The simulator ends on its own when it cannot make its devices: what it printed says why,
+      // which the wait that timed out does not (and kill would throw over the test's own error).
+      let endedOnItsOwn = false;
+      try {
+        simulator.kill("SIGTERM");
+      } catch {
+        endedOnItsOwn = true;
+      }
+      const { stderr } = await simulator.output();
+      if (endedOnItsOwn) {
+        // deno-lint-ignore no-console -- the simulator's own error, for the failure's reader
+        console.error(`The simulator had ended:\n${new TextDecoder().decode(stderr)}`);
+      }
       await Deno.remove(state).catch(() => {});
     }
   },

@@ -44,6 +44,25 @@ Deno.test("stack start while running changes nothing and says so", async () => {
   assertEquals(await recordedPids(), before);
 });
 
+/** Inode and modification time of PostgREST's config and JWKS files. */
+async function postgrestFiles(): Promise<string[]> {
+  const stamps: string[] = [];
+  for (const name of ["postgrest.conf", "jwks.json"]) {
+    const { ino, mtime } = await Deno.stat(stackPath("postgrest", name));
+    stamps.push(`${name} ${ino} ${mtime?.getTime()}`);
+  }
+  return stamps;
+}
+
+// PostgREST reads these files again whenever it reconnects or is told to reload its config; one
+// caught half written refused every JWT until its next reload (stack/config_file.ts).
+Deno.test("stack status and a start while running leave PostgREST's config files untouched", async () => {
+  const before = await postgrestFiles();
+  assertEquals((await stack("status")).code, 0);
+  assertEquals((await stack("start")).code, 0);
+  assertEquals(await postgrestFiles(), before);
+});
+
 Deno.test("stack stop leaves no process behind and keeps the data", async () => {
   const marker = crypto.randomUUID();
   await postgres.psql(`insert into auth.users (id) values ('${marker}')`);
