@@ -26,6 +26,7 @@ import {
   validateFrame,
 } from "../catalogue/frame_schema.ts";
 import { isFrameRow } from "./frame_checks.ts";
+import { emptyRow } from "./row_template.ts";
 import { formatMicros, parseTimestamp, receiveTimestamp } from "./timestamp.ts";
 
 /** Version stamped on every row as `parser_version`. */
@@ -106,6 +107,11 @@ const FIELD_COUNT = FIELDS.length;
 const RECORDED_AT_SLOT = FIELD_COUNT;
 const FLIGHT_ID_SLOT = FIELD_COUNT + 1;
 const SLOT_COUNT = FIELD_COUNT + 2;
+// buildFrame's scratch: allocated once, as a frame of 80 fields would otherwise make them anew.
+const SENT_AS = new Array<string | undefined>(SLOT_COUNT);
+const SLOT_VALUES = new Array<unknown>(SLOT_COUNT);
+const COLUMNS: FieldTarget[] = [];
+const ROW_KEYS: string[] = [];
 
 /** The catalogue's KEY_LOOKUP (the one list of names and aliases) with slots. */
 const TARGETS: ReadonlyMap<string, Target> = (() => {
@@ -173,15 +179,17 @@ export function buildFrame(
   errors: LineError[],
 ): LineResult {
   const { line } = ctx;
-  // Per slot: the key as sent (also marks a slot as set) and the coerced value.
-  const sentAs = new Array<string | undefined>(SLOT_COUNT);
-  const slotValues = new Array<unknown>(SLOT_COUNT);
+  // Per slot: the key as sent (also marks a slot as set) and the coerced value. Scratch arrays
+  // shared by every call (buildFrame never runs inside itself), emptied here.
+  const sentAs = SENT_AS.fill(undefined);
+  const slotValues = SLOT_VALUES.fill(undefined);
   // A Map, so a key such as "__proto__" stays data when turned into an object below.
   let extra: Map<string, unknown> | undefined;
   // Unknown keys lower-cased, to the key as sent: duplicates differ only in case.
   let extraSentAs: Map<string, string> | undefined;
   // The catalogue columns set, as sent; `inOrder` while they come in catalogue order (the usual).
-  const columns: FieldTarget[] = [];
+  const columns = COLUMNS;
+  columns.length = 0;
   let inOrder = true;
   let lastSlot = -1;
   let count = 0;
@@ -255,10 +263,18 @@ export function buildFrame(
 
   // In frameRowSchema's key order (catalogue columns, then metadata), as its output had.
   if (!inOrder) columns.sort((a, b) => a.slot - b.slot);
-  const candidate: Record<string, unknown> = {};
+  const hasFlightId = sentAs[FLIGHT_ID_SLOT] !== undefined;
+  const rowKeys = ROW_KEYS;
+  rowKeys.length = 0;
+  for (const column of columns) rowKeys.push(column.name);
+  rowKeys.push("recorded_at");
+  if (hasFlightId) rowKeys.push("flight_id");
+  rowKeys.push("raw_data", "parser_version", "data_source");
+  if (extra !== undefined) rowKeys.push("extra");
+  const candidate = emptyRow(rowKeys);
   for (const column of columns) candidate[column.name] = slotValues[column.slot];
   candidate["recorded_at"] = recordedAt;
-  if (sentAs[FLIGHT_ID_SLOT] !== undefined) candidate["flight_id"] = slotValues[FLIGHT_ID_SLOT];
+  if (hasFlightId) candidate["flight_id"] = slotValues[FLIGHT_ID_SLOT];
   candidate["raw_data"] = ctx.raw;
   candidate["parser_version"] = PARSER_VERSION;
   candidate["data_source"] = ctx.dataSource;

@@ -50,3 +50,40 @@ Deno.test("the writer's pieces are the literal's UTF-8, whatever the rows' group
   const empty = createFrameValuesWriter();
   assertEquals(new TextDecoder().decode(empty.finish()[0]), "{}");
 });
+
+/** The writer's pieces joined and decoded. */
+function written(rows: readonly TelemetryRow[][]): { text: string; pieces: number } {
+  const writer = createFrameValuesWriter();
+  for (const group of rows) writer.add(group);
+  const pieces = writer.finish();
+  const joined = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) joined.set(piece, (at += piece.length) - piece.length);
+  return { text: new TextDecoder().decode(joined), pieces: pieces.length };
+}
+
+Deno.test("the writer quotes raw_data byte by byte as encodeFrameValues quotes it as text", () => {
+  const rows = [
+    { "raw_data": '{"a":"b \\"q\\" \\\\ c","é":"中","e":"🛩️"}', "flight_id": 'f "1" \\' },
+    { "raw_data": "", extra: { 'k"ey': 'v\\"al' } },
+    { "roll_degrees": -0.5 }, // no raw_data: NULL
+    { "raw_data": '""""\\\\', "flight_mode": "AUTO" },
+  ] as unknown as TelemetryRow[];
+  assertEquals(written([rows]).text, encodeFrameValues(rows));
+  assertEquals(written([rows.slice(0, 1), [], rows.slice(1)]).text, encodeFrameValues(rows));
+});
+
+Deno.test("a raw_data longer than a piece, and pieces ending inside a row, lose nothing", () => {
+  const long = `{"note":"${'x"\\é🛩'.repeat(60_000)}"}`; // about 600 KB of UTF-8, quoted larger
+  const rows = [
+    { "raw_data": "a" },
+    { "raw_data": long },
+    ...Array.from(
+      { length: 2_000 },
+      (_, i) => ({ "raw_data": `"${i}"`, "flight_id": "é".repeat(i % 50) }),
+    ),
+  ] as unknown as TelemetryRow[];
+  const { text, pieces } = written([rows]);
+  assertEquals(pieces >= 2, true);
+  assertEquals(text, encodeFrameValues(rows));
+});

@@ -338,3 +338,32 @@ Deno.test("telemetry-parse stores text with quotes, backslashes, commas and line
   await sql("select public.flush_telemetry()");
   assertEquals(await read("telemetry.telemetry"), staged);
 });
+
+Deno.test("telemetry-parse keeps each NDJSON line in raw_data as sent, quotes, backslashes and non-ASCII included", async () => {
+  const device = await newDevice();
+  // The staged literal writes raw_data byte by byte (shared/ingest/frame_values.ts): every byte
+  // it escapes, and characters of two, three and four UTF-8 bytes.
+  const lines = [
+    JSON.stringify({ ts: "2026-11-20T11:00:00Z", alt: 1, note: 'a "quoted" \\ back\\\\slash' }),
+    JSON.stringify({ ts: "2026-11-20T11:00:01Z", alt: 2, "flight_id": 'f"1\\', note: "é 中 🛩️" }),
+    '{"ts":"2026-11-20T11:00:02Z","alt":3,"note":"\\u00e9 escaped \\"q\\" \\\\"}',
+  ];
+  const { status, body } = await jsonOf(
+    await sendTelemetry(device, lines.join("\n"), { "content-type": "application/x-ndjson" }),
+  );
+  assertEquals([status, body.accepted], [200, 3]);
+  const read = async (table: string) =>
+    JSON.parse(
+      await sql(
+        `select json_agg(json_build_object('raw', raw_data, 'flight', flight_id, 'extra', extra)
+                         order by recorded_at)
+         from ${table} where device_id = '${device.id}'`,
+      ),
+    );
+  const staged = await read("public.telemetry_frames");
+  assertEquals(staged.map((f: { raw: string }) => f.raw), lines);
+  assertEquals(staged.map((f: { flight: string | null }) => f.flight), [null, 'f"1\\', null]);
+  assertEquals(staged[1].extra, { note: "é 中 🛩️" });
+  await sql("select public.flush_telemetry()");
+  assertEquals(await read("telemetry.telemetry"), staged);
+});
