@@ -107,11 +107,12 @@ const FIELD_COUNT = FIELDS.length;
 const RECORDED_AT_SLOT = FIELD_COUNT;
 const FLIGHT_ID_SLOT = FIELD_COUNT + 1;
 const SLOT_COUNT = FIELD_COUNT + 2;
-// buildFrame's scratch: allocated once, as a frame of 80 fields would otherwise make them anew.
+const FIELD_NAMES: readonly string[] = FIELDS.map((spec) => spec.name);
+// buildFrame's scratch, allocated once at full size (a frame of 80 fields made them anew, and
+// arrays grown by push are copied as they grow).
 const SENT_AS = new Array<string | undefined>(SLOT_COUNT);
 const SLOT_VALUES = new Array<unknown>(SLOT_COUNT);
-const COLUMNS: FieldTarget[] = [];
-const ROW_KEYS: string[] = [];
+const ROW_KEYS: string[] = new Array<string>(SLOT_COUNT + 4).fill("");
 
 /** The catalogue's KEY_LOOKUP (the one list of names and aliases) with slots. */
 const TARGETS: ReadonlyMap<string, Target> = (() => {
@@ -187,11 +188,6 @@ export function buildFrame(
   let extra: Map<string, unknown> | undefined;
   // Unknown keys lower-cased, to the key as sent: duplicates differ only in case.
   let extraSentAs: Map<string, string> | undefined;
-  // The catalogue columns set, as sent; `inOrder` while they come in catalogue order (the usual).
-  const columns = COLUMNS;
-  columns.length = 0;
-  let inOrder = true;
-  let lastSlot = -1;
   let count = 0;
   for (let i = 0; i < keys.length; i++) {
     const key = (keys[i] ?? "").trim();
@@ -212,9 +208,6 @@ export function buildFrame(
           target.sqlType,
           coerceFieldValue(target.kind, value),
         );
-        inOrder &&= target.slot > lastSlot;
-        lastSlot = target.slot;
-        columns.push(target);
         count++;
       } else if (target.type === "recorded_at") slotValues[target.slot] = value;
       else slotValues[target.slot] = coerceFieldValue("text", value);
@@ -261,18 +254,24 @@ export function buildFrame(
     ? receiveTimestamp(ctx.receivedAt, ctx.index)
     : formatMicros(ctx.receiveBaseMicros + BigInt(ctx.index));
 
-  // In frameRowSchema's key order (catalogue columns, then metadata), as its output had.
-  if (!inOrder) columns.sort((a, b) => a.slot - b.slot);
+  // In frameRowSchema's key order (catalogue columns in catalogue order, then metadata), as its
+  // output had: the slots are walked in order, whatever order the keys came in.
   const hasFlightId = sentAs[FLIGHT_ID_SLOT] !== undefined;
   const rowKeys = ROW_KEYS;
-  rowKeys.length = 0;
-  for (const column of columns) rowKeys.push(column.name);
-  rowKeys.push("recorded_at");
-  if (hasFlightId) rowKeys.push("flight_id");
-  rowKeys.push("raw_data", "parser_version", "data_source");
-  if (extra !== undefined) rowKeys.push("extra");
-  const candidate = emptyRow(rowKeys);
-  for (const column of columns) candidate[column.name] = slotValues[column.slot];
+  let keyCount = 0;
+  for (let slot = 0; slot < FIELD_COUNT; slot++) {
+    if (sentAs[slot] !== undefined) rowKeys[keyCount++] = FIELD_NAMES[slot]!;
+  }
+  rowKeys[keyCount++] = "recorded_at";
+  if (hasFlightId) rowKeys[keyCount++] = "flight_id";
+  rowKeys[keyCount++] = "raw_data";
+  rowKeys[keyCount++] = "parser_version";
+  rowKeys[keyCount++] = "data_source";
+  if (extra !== undefined) rowKeys[keyCount++] = "extra";
+  const candidate = emptyRow(rowKeys, keyCount);
+  for (let slot = 0; slot < FIELD_COUNT; slot++) {
+    if (sentAs[slot] !== undefined) candidate[FIELD_NAMES[slot]!] = slotValues[slot];
+  }
   candidate["recorded_at"] = recordedAt;
   if (hasFlightId) candidate["flight_id"] = slotValues[FLIGHT_ID_SLOT];
   candidate["raw_data"] = ctx.raw;

@@ -15,27 +15,28 @@ const templates = new Map<string, Readonly<Record<string, null>>>();
 let lastKeys: readonly string[] = [];
 let lastTemplate: Readonly<Record<string, null>> = {};
 
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function isLastShape(keys: readonly string[], count: number): boolean {
+  if (count !== lastKeys.length) return false;
+  for (let i = 0; i < count; i++) if (keys[i] !== lastKeys[i]) return false;
   return true;
 }
 
 /**
  * An object with these keys, in this order, each null: a fresh copy each call, to be filled.
- * @param keys The row's keys in the order its consumers expect; `keys` may be reused by the
- *   caller after the call (it is copied when kept).
+ * @param keys The row's keys in the order its consumers expect, in its first `count` entries
+ *   (a scratch array the caller fills again for the next row: copied when kept).
  */
-export function emptyRow(keys: readonly string[]): Record<string, unknown> {
-  if (!sameKeys(keys, lastKeys)) {
-    const signature = keys.join(",");
+export function emptyRow(keys: readonly string[], count = keys.length): Record<string, unknown> {
+  if (!isLastShape(keys, count)) {
+    const shape = keys.slice(0, count);
+    const signature = shape.join(",");
     let template = templates.get(signature);
     if (template === undefined) {
       if (templates.size >= MAX_TEMPLATES) templates.clear();
-      template = JSON.parse(`{${keys.map((key) => `${JSON.stringify(key)}:null`).join(",")}}`);
+      template = JSON.parse(`{${shape.map((key) => `${JSON.stringify(key)}:null`).join(",")}}`);
       templates.set(signature, template!);
     }
-    lastKeys = keys.slice();
+    lastKeys = shape;
     lastTemplate = template!;
   }
   return { ...lastTemplate };
