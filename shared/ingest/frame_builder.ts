@@ -108,13 +108,16 @@ const RECORDED_AT_SLOT = FIELD_COUNT;
 const FLIGHT_ID_SLOT = FIELD_COUNT + 1;
 const SLOT_COUNT = FIELD_COUNT + 2;
 const FIELD_NAMES: readonly string[] = FIELDS.map((spec) => spec.name);
-// buildFrame's scratch, allocated once at full size (a frame of 80 fields made them anew, and
-// arrays grown by push are copied as they grow).
-// Per slot, the index in `keys` of the key that set it, or -1: a typed array, as storing each
-// key in a plain array made V8 allocate 16 bytes a store (1.25 KiB per 80-field frame).
+// buildFrame's scratch, allocated once at full size: made anew (and grown by push, which copies)
+// per frame, they and a list of the frame's columns were about 3 KiB per 80-field frame.
+/** Per slot, the index in `keys` of the key that set it, or -1 (a typed array: storing the keys
+ * themselves in a plain array made V8 allocate 16 bytes a store). */
 const SENT_AT = new Int32Array(SLOT_COUNT);
+/** Per slot, the coerced value. */
 const SLOT_VALUES = new Array<unknown>(SLOT_COUNT);
-const ROW_KEYS: string[] = new Array<string>(SLOT_COUNT + 4).fill("");
+/** A row's keys: every field, then recorded_at, flight_id, raw_data, parser_version, data_source
+ * and extra at most. */
+const ROW_KEYS: string[] = new Array<string>(FIELD_COUNT + 6).fill("");
 
 /** The catalogue's KEY_LOOKUP (the one list of names and aliases) with slots. */
 const TARGETS: ReadonlyMap<string, Target> = (() => {
