@@ -303,6 +303,21 @@ Deno.test("telemetry-parse keeps two tenants' devices apart", async () => {
   assert(a.owner.id !== b.owner.id);
 });
 
+/** A device's text columns in `table` (staging's view or the final table), in recorded_at order. */
+async function storedText(
+  table: string,
+  deviceId: string,
+): Promise<{ raw: string; mode: string | null; flight: string | null; extra: unknown }[]> {
+  return JSON.parse(
+    await sql(
+      `select json_agg(json_build_object('raw', raw_data, 'mode', flight_mode,
+                                         'flight', flight_id, 'extra', extra)
+                       order by recorded_at)
+       from ${table} where device_id = '${deviceId}'`,
+    ),
+  );
+}
+
 Deno.test("telemetry-parse stores text with quotes, backslashes, commas and line breaks exactly, staged and flushed", async () => {
   const device = await newDevice();
   // A pretty-printed JSON document: each element's raw text holds line breaks; the values hold
@@ -320,19 +335,12 @@ Deno.test("telemetry-parse stores text with quotes, backslashes, commas and line
     await sendTelemetry(device, body, { "content-type": "application/json" }),
   );
   assertEquals(status, 200);
-  const read = async (table: string) =>
-    JSON.parse(
-      await sql(
-        `select json_agg(json_build_object('raw', raw_data, 'mode', flight_mode, 'extra', extra)
-                         order by recorded_at)
-         from ${table} where device_id = '${device.id}'`,
-      ),
-    );
+  const read = (table: string) => storedText(table, device.id);
   const expected = [["POS,HOLD", { "wind_note": note }], [null, { "wind_note": "line\nbreak" }]];
   const staged = await read("public.telemetry_frames");
-  assertEquals(staged.map((f: { mode: string; extra: unknown }) => [f.mode, f.extra]), expected);
+  assertEquals(staged.map((f) => [f.mode, f.extra]), expected);
   assert(
-    staged.every((f: { raw: string }) => f.raw.includes("\n")),
+    staged.every((f) => f.raw.includes("\n")),
     "raw_data keeps its line breaks",
   );
   await sql("select public.flush_telemetry()");
@@ -352,18 +360,11 @@ Deno.test("telemetry-parse keeps each NDJSON line in raw_data as sent, quotes, b
     await sendTelemetry(device, lines.join("\n"), { "content-type": "application/x-ndjson" }),
   );
   assertEquals([status, body.accepted], [200, 3]);
-  const read = async (table: string) =>
-    JSON.parse(
-      await sql(
-        `select json_agg(json_build_object('raw', raw_data, 'flight', flight_id, 'extra', extra)
-                         order by recorded_at)
-         from ${table} where device_id = '${device.id}'`,
-      ),
-    );
+  const read = (table: string) => storedText(table, device.id);
   const staged = await read("public.telemetry_frames");
-  assertEquals(staged.map((f: { raw: string }) => f.raw), lines);
-  assertEquals(staged.map((f: { flight: string | null }) => f.flight), [null, 'f"1\\', null]);
-  assertEquals(staged[1].extra, { note: "é 中 🛩️" });
+  assertEquals(staged.map((f) => f.raw), lines);
+  assertEquals(staged.map((f) => f.flight), [null, 'f"1\\', null]);
+  assertEquals(staged[1]?.extra, { note: "é 中 🛩️" });
   await sql("select public.flush_telemetry()");
   assertEquals(await read("telemetry.telemetry"), staged);
 });
