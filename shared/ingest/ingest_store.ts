@@ -15,6 +15,7 @@ import type { Cache } from "../platform/cache.ts";
 import {
   createLiveWindow,
   type EntryFields,
+  LIVE_MAX_LINE_CHARS_PER_REQUEST,
   type LiveFeed,
   type PublishedFrames,
 } from "../live/live_feed.ts";
@@ -54,10 +55,17 @@ interface JobFramesState extends JobFrames {
   finish(deviceId: string): { frameValues: Uint8Array[]; liveEntries: EntryFields[] };
 }
 
-export function createJobFrames(receiveClock: ReceiveClock): JobFrames {
+/**
+ * @param liveLineChars characters of lines the live feed may publish of this job's newest frames
+ *   (a request: LIVE_MAX_LINE_CHARS_PER_REQUEST; a stream's chunk, which is live as a whole, more)
+ */
+export function createJobFrames(
+  receiveClock: ReceiveClock,
+  liveLineChars: number = LIVE_MAX_LINE_CHARS_PER_REQUEST,
+): JobFrames {
   const writer = createFrameValuesWriter();
   let first: TelemetryRow | null = null;
-  const live = createLiveWindow();
+  const live = createLiveWindow(liveLineChars);
   const frames: JobFramesState = {
     add(parsed) {
       const receiveTimes = receiveClock.take(parsed.filter((frame) => !frame.timestamped).length);

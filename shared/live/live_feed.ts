@@ -32,12 +32,21 @@ export const LIVE_STREAM_MAX_FRAMES = 2000;
 /** A request publishes at most its newest frames (a backlog upload is not live). */
 export const LIVE_MAX_FRAMES_PER_REQUEST = 1000;
 /**
- * ... and at most this many characters of their lines (`raw_data`): about 160 frames of 80
- * fields, 460 of 25. A request holds its live frames from parse until they are published, as rows
- * and then as entries about twice their lines' size: 500-frame bodies of 80 fields held 1.7 MB of
- * entries each, more than their body (measured in process: 2.2 times the body's bytes).
+ * ... and at most this many characters of their lines (`raw_data`): about 40 frames of 80 fields,
+ * 115 of 25. A request holds its live frames from parse until they are published, and each costs
+ * CPU to publish: its JSON, then the Upstash client's JSON of the pipeline, then its UTF-8. With
+ * 256K characters (about 160 frames of 80 fields) that was a fifth of the CPU of a 500-frame
+ * 80-field request (deno --cpu-prof; 160 frames in process: 4.2 ms of JSON, 2.3 ms of pipeline
+ * JSON, 1.3 ms of UTF-8); with 64K it took 38-49 against 54-62 ms of the function's thread
+ * (alternating, .test-artifacts-style runs in README "Hosted limits"). A batch of that size is a
+ * backlog (at 10 Hz, 500 frames are 50 s of flight): its newest frames are what is live.
  */
-export const LIVE_MAX_LINE_CHARS_PER_REQUEST = 256 * 1024;
+export const LIVE_MAX_LINE_CHARS_PER_REQUEST = 64 * 1024;
+/**
+ * A stream's chunk (about a second of lines) is live as a whole: it keeps the old cap, so a
+ * 100 Hz stream of 80 fields (about 160K characters a second) publishes every frame.
+ */
+export const LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK = 256 * 1024;
 /** A device that stopped sending loses its stream after this long. */
 export const LIVE_STREAM_TTL_SECONDS = 3600;
 /** One Upstash request carries at most 1 MB: publish in pipelines of about half that. */
@@ -81,7 +90,7 @@ export type PublishedFrames =
 
 /**
  * A request's newest frames as they are parsed, within LIVE_MAX_FRAMES_PER_REQUEST and
- * LIVE_MAX_LINE_CHARS_PER_REQUEST (the newest frame is always kept).
+ * `maxLineChars` characters of lines (the newest frame is always kept).
  */
 export interface LiveWindow {
   add(rows: readonly { "raw_data": string }[]): void;
@@ -89,7 +98,9 @@ export interface LiveWindow {
   take(deviceId: string): EntryFields[];
 }
 
-export function createLiveWindow(): LiveWindow {
+export function createLiveWindow(
+  maxLineChars: number = LIVE_MAX_LINE_CHARS_PER_REQUEST,
+): LiveWindow {
   let rows: { "raw_data": string }[] = [];
   let chars = 0;
   return {
@@ -101,7 +112,7 @@ export function createLiveWindow(): LiveWindow {
       let drop = 0;
       while (
         rows.length - drop > LIVE_MAX_FRAMES_PER_REQUEST ||
-        (chars > LIVE_MAX_LINE_CHARS_PER_REQUEST && rows.length - drop > 1)
+        (chars > maxLineChars && rows.length - drop > 1)
       ) {
         chars -= rows[drop]?.raw_data.length ?? 0;
         drop++;

@@ -1,10 +1,11 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import {
   chunkFrames,
   compareEventIds,
   createLiveWindow,
   LIVE_MAX_FRAMES_PER_REQUEST,
   LIVE_MAX_LINE_CHARS_PER_REQUEST,
+  LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK,
   parseEventId,
   streamEntries,
 } from "./live_feed.ts";
@@ -132,4 +133,10 @@ Deno.test("a request's live window keeps its newest frames within the frame and 
   // A line over the cap alone is still the request's newest frame.
   window.add(rows(2, LIVE_MAX_LINE_CHARS_PER_REQUEST + 1));
   assertEquals(published(window.take("d1")), [1]);
+
+  // A stream's chunk has its own, larger cap: the same wide lines all fit.
+  assert(LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK >= 4 * LIVE_MAX_LINE_CHARS_PER_REQUEST);
+  const chunkWindow = createLiveWindow(LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK);
+  chunkWindow.add(rows(fit * 4, 1000));
+  assertEquals(published(chunkWindow.take("d1")).length, fit * 4);
 });

@@ -3,7 +3,13 @@
  * the real telemetry-parse into the local stack's Redis, and the device check through PostgREST.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { createLiveFeed, liveStreamKey } from "../../shared/live/live_feed.ts";
+import {
+  createLiveFeed,
+  LIVE_MAX_LINE_CHARS_PER_REQUEST,
+  LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK,
+  liveStreamKey,
+  streamEntries,
+} from "../../shared/live/live_feed.ts";
 import { createMemoryLogger } from "../../shared/platform/log.ts";
 import { PORTS } from "../../scripts/stack/layout.ts";
 import {
@@ -181,6 +187,51 @@ Deno.test("telemetry-live sends each frame of a multi-entry request as its own e
   )).reader.rest();
   assertEquals(resumed.map((event) => event.id), [...expected.slice(50), entries[2]]);
   assertEquals(JSON.parse(resumed[0]!.data!).roll_degrees, 50);
+});
+
+/** The rolls of every frame in a device's live stream, oldest first, once it holds `count`. */
+async function publishedRolls(device: TestDevice, count: number): Promise<number[]> {
+  let rolls: number[] = [];
+  for (let attempt = 0; attempt < 40 && rolls.length < count; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reply = await redis("XRANGE", liveStreamKey(device.id), "-", "+");
+    rolls = streamEntries(reply).flatMap((entry) =>
+      entry.frames.map((frame) => JSON.parse(frame.data).roll_degrees)
+    );
+  }
+  return rolls;
+}
+
+Deno.test("a request publishes its newest frames within its line cap; a stream's chunk, all of them", async () => {
+  // NDJSON lines of exactly 1,000 characters (raw_data keeps the spaces as sent).
+  const line = (roll: number, i: number) => {
+    const text = `{"roll":${roll},"ts":"${
+      new Date(Date.UTC(2026, 10, 26, 10) + i * 100).toISOString()
+    }"`;
+    return `${text}${" ".repeat(999 - text.length)}}`;
+  };
+  const lines = (from: number) =>
+    Array.from({ length: 150 }, (_, i) => line((from + i) % 90, from + i));
+  assertEquals(line(1, 1).length, 1000);
+  const fit = Math.floor(LIVE_MAX_LINE_CHARS_PER_REQUEST / 1000);
+  assert(fit < 150 && 150 * 1000 <= LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK);
+
+  const batch = await createDevice(await createUser());
+  const sent = lines(0);
+  assertEquals((await jsonOf(await sendTelemetry(batch, sent.join("\n")))).status, 200);
+  const expected = sent.slice(-fit).map((text) => JSON.parse(text).roll);
+  // Wait past the count the stream must hold, so a larger publish would show.
+  assertEquals(await publishedRolls(batch, 150), expected);
+
+  const streamed = await createDevice(await createUser());
+  const answer = await jsonOf(
+    await sendTelemetry(streamed, lines(200).join("\n") + "\n", {}, { stream: "true" }),
+  );
+  assertEquals([answer.status, answer.body.accepted], [200, 150]);
+  assertEquals(
+    await publishedRolls(streamed, 150),
+    lines(200).map((text) => JSON.parse(text).roll),
+  );
 });
 
 Deno.test("telemetry-live names a gap when Redis no longer holds the frames after the id", async () => {

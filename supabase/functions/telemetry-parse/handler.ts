@@ -38,7 +38,10 @@ import {
   ingestJob,
   type JobFrames,
 } from "../../../shared/ingest/ingest_store.ts";
-import { createLiveFeed } from "../../../shared/live/live_feed.ts";
+import {
+  createLiveFeed,
+  LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK,
+} from "../../../shared/live/live_feed.ts";
 import {
   createQuotaLimiter,
   deviceQuotas,
@@ -303,7 +306,8 @@ export function createParseHandler(deps: Deps): (request: Request) => Promise<Re
           frames: chunk.frames.length,
           bytes: lineBytes(chunk.frames, chunk.rejects),
         });
-        const frames = createJobFrames(receiveClock);
+        // A chunk is about a second of the stream: live as a whole (live_feed.ts).
+        const frames = createJobFrames(receiveClock, LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK);
         frames.addRows(chunk.frames);
         const job = ingestJob({
           deviceId: device.id,
