@@ -21,6 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import { FIELD_NAMES } from "../shared/catalogue/catalogue.ts";
+import { cacheKey } from "../shared/platform/cache.ts";
 import { ownerGenerationKey } from "../shared/query/query_cache.ts";
 import { encodeCursor } from "../shared/query/query_cursor.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
@@ -173,21 +174,55 @@ async function bumpGeneration(owner: string): Promise<void> {
   await response.body?.cancel();
 }
 
+/**
+ * Forgets every query-cache byte budget spent (README, Redis memory), so the repeated calls below
+ * are cached: the uncached calls before them store a page each (about 185 kB), and 8 MiB per user
+ * per cache TTL is spent after about nine cases. The budgets themselves are not what is measured.
+ */
+async function resetCacheBudgets(): Promise<void> {
+  const script = "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
+  const response = await fetch(UPSTASH_URL, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keys.upstashToken}` },
+    body: JSON.stringify(["EVAL", script, "0", `${cacheKey("query-budget")}:*`]),
+  });
+  if (!response.ok) throw new Error(`resetting the cache budgets failed: ${response.status}`);
+  await response.body?.cancel();
+}
+
 interface Sample {
   fn: number;
   wall: number;
+  /** X-Read-Source: `cache` when the answer came from Redis. */
+  source: string | null;
 }
 
+/** Seconds the run waited out an operator's query quota (429), told at the end. */
+let quotaWaitSeconds = 0;
+
+/**
+ * One query, timed. The bench's operators are held to the query quota like any other (600 a
+ * minute): on a fast machine a run passes it, so a 429 is waited out (its Retry-After) and the
+ * query sent again; only the answered call is timed.
+ */
 async function call(token: string, params: Record<string, string>): Promise<Sample> {
   const url = new URL(`${GATEWAY_URL}/functions/v1/telemetry-query`);
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-  const started = performance.now();
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  const body = await response.text();
-  const wall = performance.now() - started;
-  if (!response.ok) throw new Error(`${url.search}: ${response.status} ${body.slice(0, 300)}`);
-  const fn = /fn;dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1];
-  return { fn: Number(fn), wall };
+  for (;;) {
+    const started = performance.now();
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const body = await response.text();
+    const wall = performance.now() - started;
+    const retryAfter = Number(response.headers.get("retry-after"));
+    if (response.status === 429 && retryAfter > 0 && retryAfter <= 60) {
+      quotaWaitSeconds += retryAfter;
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+      continue;
+    }
+    if (!response.ok) throw new Error(`${url.search}: ${response.status} ${body.slice(0, 300)}`);
+    const fn = /fn;dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "")?.[1];
+    return { fn: Number(fn), wall, source: response.headers.get("x-read-source") };
+  }
 }
 
 const median = (xs: number[]) => {
@@ -418,6 +453,8 @@ for (const tenant of scales) tokens.set(tenant.owner, await mintUserToken(keys, 
 type Round = { uncached: number; cached: number; wall: number };
 const results = new Map<string, Map<string, Round[]>>();
 const total = ROUNDS * CASES.length * scales.length;
+let cachedCalls = 0;
+let cacheMisses = 0;
 let done = 0;
 for (let round = 0; round < ROUNDS && scales.length > 0; round++) {
   for (const testCase of CASES) {
@@ -431,7 +468,12 @@ for (let round = 0; round < ROUNDS && scales.length > 0; round++) {
         uncached.push(await call(token, params));
       }
       const cached: Sample[] = [];
+      await resetCacheBudgets();
+      await call(token, params); // stores the page within the fresh budget
       for (let i = 0; i < SAMPLES; i++) cached.push(await call(token, params));
+      // Counted still: a miss here would mean the cache did not hold the page.
+      cachedCalls += cached.length;
+      cacheMisses += cached.filter((sample) => sample.source !== "cache").length;
       const byScale = results.get(testCase.name) ?? new Map<string, Round[]>();
       results.set(testCase.name, byScale);
       byScale.set(tenant.label, [...(byScale.get(tenant.label) ?? []), {
@@ -500,6 +542,15 @@ if (rows.length > 0) {
   );
 }
 console.log(`setup (generate or reuse data): ${setupSeconds.toFixed(1)} s`);
+if (cacheMisses > 0) {
+  console.log(
+    `WARNING: ${cacheMisses} of ${cachedCalls} repeated ("cached") calls were answered from ` +
+      "the database, not Redis: those cases' cached figures are uncached times",
+  );
+}
+if (quotaWaitSeconds > 0) {
+  console.log(`waited ${quotaWaitSeconds} s in all for the operator query quota (429), not timed`);
+}
 
 await Deno.mkdir(stackPath("..", ".bench"), { recursive: true });
 const file = stackPath("..", ".bench", "query.json");
