@@ -125,6 +125,28 @@ Deno.test("ingestStream stores pending lines after chunkMs while the body stays 
   assertEquals(state.cancelled, true);
 });
 
+Deno.test("ingestStream keeps one timer while the time it wakes at stays the same", async () => {
+  const clock = fakeClock();
+  let timers = 0;
+  const counted: StreamClock = {
+    now: clock.now,
+    after(ms) {
+      timers++;
+      return clock.after(ms);
+    },
+  };
+  const stored: { chunk: StreamChunk; at: number }[] = [];
+  const lines = Array.from({ length: 10 }, (_, i) => line(i + 1));
+  const { stream } = body(lines, false);
+  const result = await ingestStream(
+    stream,
+    options(counted, stored, { chunkFrames: 100 }),
+  );
+  // The deadline's timer, then the pending chunk's for all ten reads, then the deadline's again.
+  assertEquals(stored.map(({ chunk, at }) => [chunk.frames.length, at]), [[10, 500]]);
+  assertEquals([result.ended, result.accepted, timers], ["time_limit", 10, 3]);
+});
+
 Deno.test("ingestStream answers at the deadline with what it read, cancelling the body", async () => {
   const clock = fakeClock();
   const stored: { chunk: StreamChunk; at: number }[] = [];
