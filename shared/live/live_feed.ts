@@ -37,9 +37,9 @@ export const LIVE_MAX_FRAMES_PER_REQUEST = 1000;
  * CPU to publish: its JSON, then the Upstash client's JSON of the pipeline, then its UTF-8. With
  * 256K characters (about 160 frames of 80 fields) that was a fifth of the CPU of a 500-frame
  * 80-field request (deno --cpu-prof; 160 frames in process: 4.2 ms of JSON, 2.3 ms of pipeline
- * JSON, 1.3 ms of UTF-8); with 64K it took 38-49 against 54-62 ms of the function's thread
- * (alternating, .test-artifacts-style runs in README "Hosted limits"). A batch of that size is a
- * backlog (at 10 Hz, 500 frames are 50 s of flight): its newest frames are what is live.
+ * JSON, 1.3 ms of UTF-8); with 64K such a request took 44-51 ms of the function's thread instead
+ * of 58-64 (README, Hosted limits). A body that size is a backlog (at 10 Hz, 500 frames are 50 s
+ * of flight): its newest frames are what is live, and all of it is in Postgres.
  */
 export const LIVE_MAX_LINE_CHARS_PER_REQUEST = 64 * 1024;
 /**
