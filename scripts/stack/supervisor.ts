@@ -102,6 +102,10 @@ for (;;) {
       continue;
     }
     if (seen?.pid !== pid || Date.now() - seen.at < STARTED_MS) continue;
+    // Read again now that it is dead: `stop` removes the pid file before it signals, so a process
+    // stopped on purpose between the read above and the `ps` is not brought back (CI once saw a
+    // function stopped by a test restarted here 0.5 s later, with the stack's old settings).
+    if (recordedPid(service.name) !== pid) continue;
     try {
       await restart(service, pid);
     } catch (error) {
