@@ -24,6 +24,7 @@ import { FIELD_NAMES } from "../shared/catalogue/catalogue.ts";
 import { cacheKey } from "../shared/platform/cache.ts";
 import { ownerGenerationKey } from "../shared/query/query_cache.ts";
 import { encodeCursor } from "../shared/query/query_cursor.ts";
+import { parseRetryAfter } from "./device/send.ts";
 import { loadKeys, mintUserToken } from "./stack/keys.ts";
 import { GATEWAY_URL, PORTS, stackPath } from "./stack/layout.ts";
 import * as postgres from "./stack/postgres.ts";
@@ -163,15 +164,20 @@ async function prepare(): Promise<void> {
 const keys = await loadKeys();
 const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
 
-/** A fresh cache generation for the owner: the next query of theirs is a miss. */
-async function bumpGeneration(owner: string): Promise<void> {
+/** One Redis command through the stack's Upstash endpoint (the bench's own cache housekeeping). */
+async function upstash(...command: string[]): Promise<void> {
   const response = await fetch(UPSTASH_URL, {
     method: "POST",
     headers: { authorization: `Bearer ${keys.upstashToken}` },
-    body: JSON.stringify(["INCR", ownerGenerationKey(owner)]),
+    body: JSON.stringify(command),
   });
-  if (!response.ok) throw new Error(`INCR failed: ${response.status}`);
+  if (!response.ok) throw new Error(`${command[0]} failed: ${response.status}`);
   await response.body?.cancel();
+}
+
+/** A fresh cache generation for the owner: the next query of theirs is a miss. */
+function bumpGeneration(owner: string): Promise<void> {
+  return upstash("INCR", ownerGenerationKey(owner));
 }
 
 /**
@@ -179,15 +185,9 @@ async function bumpGeneration(owner: string): Promise<void> {
  * are cached: the uncached calls before them store a page each (about 185 kB), and 8 MiB per user
  * per cache TTL is spent after about nine cases. The budgets themselves are not what is measured.
  */
-async function resetCacheBudgets(): Promise<void> {
+function resetCacheBudgets(): Promise<void> {
   const script = "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
-  const response = await fetch(UPSTASH_URL, {
-    method: "POST",
-    headers: { authorization: `Bearer ${keys.upstashToken}` },
-    body: JSON.stringify(["EVAL", script, "0", `${cacheKey("query-budget")}:*`]),
-  });
-  if (!response.ok) throw new Error(`resetting the cache budgets failed: ${response.status}`);
-  await response.body?.cancel();
+  return upstash("EVAL", script, "0", `${cacheKey("query-budget")}:*`);
 }
 
 interface Sample {
@@ -213,8 +213,8 @@ async function call(token: string, params: Record<string, string>): Promise<Samp
     const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     const body = await response.text();
     const wall = performance.now() - started;
-    const retryAfter = Number(response.headers.get("retry-after"));
-    if (response.status === 429 && retryAfter > 0 && retryAfter <= 60) {
+    const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+    if (response.status === 429 && retryAfter !== null && retryAfter <= 60) {
       quotaWaitSeconds += retryAfter;
       await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
       continue;
@@ -471,7 +471,7 @@ for (let round = 0; round < ROUNDS && scales.length > 0; round++) {
       await resetCacheBudgets();
       await call(token, params); // stores the page within the fresh budget
       for (let i = 0; i < SAMPLES; i++) cached.push(await call(token, params));
-      // Counted still: a miss here would mean the cache did not hold the page.
+      // With the budget fresh, a miss here would mean the cache did not hold the page.
       cachedCalls += cached.length;
       cacheMisses += cached.filter((sample) => sample.source !== "cache").length;
       const byScale = results.get(testCase.name) ?? new Map<string, Round[]>();

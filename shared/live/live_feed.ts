@@ -98,9 +98,7 @@ export interface LiveWindow {
   take(deviceId: string): EntryFields[];
 }
 
-export function createLiveWindow(
-  maxLineChars: number = LIVE_MAX_LINE_CHARS_PER_REQUEST,
-): LiveWindow {
+export function createLiveWindow(maxLineChars: number): LiveWindow {
   let rows: { "raw_data": string }[] = [];
   let chars = 0;
   return {

@@ -113,7 +113,7 @@ Deno.test("a request's live window keeps its newest frames within the frame and 
     Array.from({ length: count }, (_, i) => ({ "raw_data": "x".repeat(chars), n: from + i }));
   const published = (entries: { frames: string }[]) =>
     entries.flatMap((entry) => entry.frames.split("\n").map((frame) => JSON.parse(frame).n));
-  const window = createLiveWindow();
+  const window = createLiveWindow(LIVE_MAX_LINE_CHARS_PER_REQUEST);
 
   // Small lines: the newest 1,000 frames, across parts.
   window.add(rows(700, 10));

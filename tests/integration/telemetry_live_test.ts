@@ -7,6 +7,7 @@ import {
   createLiveFeed,
   LIVE_MAX_LINE_CHARS_PER_REQUEST,
   LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK,
+  type LiveEntry,
   liveStreamKey,
   streamEntries,
 } from "../../shared/live/live_feed.ts";
@@ -93,13 +94,25 @@ async function openStream(
 }
 
 /** The ids of the device's stream entries, once `count` of them are there. */
-async function streamIds(device: TestDevice, count: number): Promise<string[]> {
-  let ids: string[] = [];
-  for (let attempt = 0; attempt < 40 && ids.length < count; attempt++) {
+/**
+ * The device's live stream as Redis holds it, read every 50 ms until `enough` says so (or 2 s
+ * passed: then as it is).
+ */
+async function readLiveStream(
+  device: TestDevice,
+  enough: (entries: LiveEntry[]) => boolean,
+): Promise<LiveEntry[]> {
+  let entries: LiveEntry[] = [];
+  for (let attempt = 0; attempt < 40 && !enough(entries); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const entries = await redis("XRANGE", liveStreamKey(device.id), "-", "+") as [string][];
-    ids = entries.map(([id]) => id);
+    entries = streamEntries(await redis("XRANGE", liveStreamKey(device.id), "-", "+"));
   }
+  return entries;
+}
+
+async function streamIds(device: TestDevice, count: number): Promise<string[]> {
+  const ids = (await readLiveStream(device, (entries) => entries.length >= count))
+    .map((entry) => entry.id);
   assertEquals(ids.length, count);
   return ids;
 }
@@ -191,15 +204,9 @@ Deno.test("telemetry-live sends each frame of a multi-entry request as its own e
 
 /** The rolls of every frame in a device's live stream, oldest first, once it holds `count`. */
 async function publishedRolls(device: TestDevice, count: number): Promise<number[]> {
-  let rolls: number[] = [];
-  for (let attempt = 0; attempt < 40 && rolls.length < count; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const reply = await redis("XRANGE", liveStreamKey(device.id), "-", "+");
-    rolls = streamEntries(reply).flatMap((entry) =>
-      entry.frames.map((frame) => JSON.parse(frame.data).roll_degrees)
-    );
-  }
-  return rolls;
+  const rolls = (entries: LiveEntry[]) =>
+    entries.flatMap((entry) => entry.frames.map((frame) => JSON.parse(frame.data).roll_degrees));
+  return rolls(await readLiveStream(device, (entries) => rolls(entries).length >= count));
 }
 
 Deno.test("a request publishes its newest frames within its line cap; a stream's chunk, all of them", async () => {
