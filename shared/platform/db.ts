@@ -144,33 +144,6 @@ export interface RpcTarget {
   serviceKey: string;
 }
 
-/**
- * Bodies up to this size are joined into one buffer and sent with a Content-Length; larger ones
- * are streamed piece by piece. A streamed (chunked) body costs fetch more CPU than a buffer: a
- * 100 Hz stream, whose one-second chunks are about 100 kB, took 10% less of the function's
- * thread (0.60 s per 30 s against 0.67-0.70, `deno task bench:stream --rates 100 --seconds
- * 30`, two runs each, alternating) and the gateway 20% less once its chunks were joined. The copy
- * is at most this much per group in flight; the multi-megabyte groups of large bodies, which
- * streaming exists for, are never copied.
- */
-export const JOINED_BODY_MAX_BYTES = 256 * 1024;
-
-/** A body given as UTF-8 pieces, as fetch sends it cheapest without copying a large one. */
-export function rpcBody(
-  pieces: readonly Uint8Array[],
-): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  if (total > JOINED_BODY_MAX_BYTES) return streamOf(pieces);
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    joined.set(piece, at);
-    at += piece.length;
-  }
-  return joined;
-}
-
 /** UTF-8 pieces sent one after another as one body, without joining them into a copy. */
 function streamOf(pieces: readonly Uint8Array[]): ReadableStream<Uint8Array> {
   let next = 0;
@@ -188,8 +161,7 @@ function streamOf(pieces: readonly Uint8Array[]): ReadableStream<Uint8Array> {
  * raw request body. PostgREST passes such a body through as the argument without parsing it,
  * which is what makes a large group of frames cheap to hand over (supabase-js `rpc` always sends
  * a JSON object of named arguments, which PostgREST parses and Postgres parses again). A body
- * given as UTF-8 pieces is joined when small and streamed (chunked) when large (rpcBody), so a
- * large one is never copied whole.
+ * given as UTF-8 pieces is streamed (chunked), so it is never copied whole.
  * @throws {DbError} when the call fails
  */
 export async function callRpcText<T>(
@@ -207,7 +179,7 @@ export async function callRpcText<T>(
         "content-type": "text/plain; charset=utf-8",
         accept: "application/json",
       },
-      body: typeof body === "string" ? body : rpcBody(body),
+      body: typeof body === "string" ? body : streamOf(body),
     });
   } catch (error) {
     throw toDbError(error);

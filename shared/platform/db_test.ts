@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertInstanceOf } from "@std/assert";
-import { JOINED_BODY_MAX_BYTES, rpcBody, toDbError } from "./db.ts";
+import { assertEquals } from "@std/assert";
+import { toDbError } from "./db.ts";
 
 const shape = (error: ReturnType<typeof toDbError>) => [error.code, error.transient, error.message];
 
@@ -34,25 +34,4 @@ Deno.test("toDbError marks unreachable, overloaded and shutting-down databases t
   assertEquals(toDbError({ code: "57P01", message: "terminating" }, 500).transient, true);
   assertEquals(toDbError({ code: "40001", message: "serialization" }, 409).transient, true);
   assertEquals(toDbError(new TypeError("fetch failed")).transient, true);
-});
-
-Deno.test("rpcBody joins small pieces into one buffer and streams large ones uncopied", async () => {
-  const utf8 = new TextEncoder();
-  const small = rpcBody([utf8.encode("ab"), utf8.encode("c"), new Uint8Array(0), utf8.encode("d")]);
-  assertInstanceOf(small, Uint8Array);
-  assertEquals(new TextDecoder().decode(small as Uint8Array), "abcd");
-
-  const half = new Uint8Array(JOINED_BODY_MAX_BYTES / 2).fill(0x61);
-  const atCap = rpcBody([half, half]);
-  assertInstanceOf(atCap, Uint8Array, "a body of exactly the cap is joined");
-  assertEquals((atCap as Uint8Array).length, JOINED_BODY_MAX_BYTES);
-
-  const pieces = [half, half, utf8.encode("z")];
-  const large = rpcBody(pieces);
-  assertInstanceOf(large, ReadableStream, "a body over the cap is streamed");
-  const sent: unknown[] = [];
-  for await (const chunk of large as ReadableStream<Uint8Array>) sent.push(chunk);
-  // The pieces themselves, in order: nothing was copied.
-  assertEquals(sent.length, 3);
-  assert(sent.every((chunk, i) => chunk === pieces[i]));
 });
