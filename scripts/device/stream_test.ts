@@ -33,13 +33,20 @@ function recordingFetch() {
   return { doFetch: doFetch as typeof fetch, writes };
 }
 
-Deno.test("streamFrames writes the frames that came together, at most every writeIntervalMs", async () => {
+/** Streams 40 frames, one every 5 ms, through recordingFetch (writeIntervalMs: its default). */
+async function streamForty(writeIntervalMs?: number) {
   const { doFetch, writes } = recordingFetch();
   const stats = await streamFrames(framesEvery(40, 5), {
     functionsUrl: "http://api.test/functions/v1",
     deviceKey: "key",
     fetch: doFetch,
+    ...(writeIntervalMs === undefined ? {} : { writeIntervalMs }),
   });
+  return { stats, writes };
+}
+
+Deno.test("streamFrames writes the frames that came together, at most every writeIntervalMs", async () => {
+  const { stats, writes } = await streamForty();
   assertEquals([stats.requests, stats.accepted], [1, 40]);
   assertEquals(writes.flatMap((write) => write.frames), [...Array(40).keys()]);
   // About 200 ms of frames: the first write at once, then one per 100 ms (the default).
@@ -51,13 +58,7 @@ Deno.test("streamFrames writes the frames that came together, at most every writ
 });
 
 Deno.test("streamFrames with writeIntervalMs 0 writes each frame as it comes", async () => {
-  const { doFetch, writes } = recordingFetch();
-  const stats = await streamFrames(framesEvery(40, 5), {
-    functionsUrl: "http://api.test/functions/v1",
-    deviceKey: "key",
-    fetch: doFetch,
-    writeIntervalMs: 0,
-  });
+  const { stats, writes } = await streamForty(0);
   assertEquals(stats.accepted, 40);
   assertEquals(writes.flatMap((write) => write.frames), [...Array(40).keys()]);
   assert(writes.length >= 20, `only ${writes.length} writes`);

@@ -5,7 +5,7 @@
 -- unequal and reported the age of the last replayed transaction instead: on a quiet primary a lag
 -- that grew past REPLICA_MAX_LAG_SECONDS and kept reads off a caught-up replica until the
 -- primary's next commit (health showed it reach 16.7 s; tests/replica/replica_faults_test.ts
--- failed 4 runs in 40 waiting for reads to come back).
+-- failed 5 runs in 41 waiting for reads to come back, none in 30 after this).
 
 /*
  * telemetry.replica_lag_seconds(received, replayed, last_replayed_at, at): how far behind a
