@@ -8,12 +8,15 @@
  * ("% of 2 s"), beside its JavaScript thread's alone ("thread", what hosted Supabase charges: see
  * bench/cpu.ts) and what the function charged the request against its own budget ("charged
  * ms", which ends the request at TELEMETRY_STREAM_CPU_BUDGET_MS with `ended: cpu_limit`).
- * The device writes what it has `--writes` times a second (default 10: every 100 ms, so one frame
- * per write at 10 Hz and 10 at 100 Hz); each write is one chunk of body the function reads.
+ * The device writes what it has `--writes` times a second (default 1, as the device client's
+ * streamFrames does: 10 frames a write at 10 Hz, 100 at 100 Hz); each write is one chunk of body
+ * the function reads. No one watches the device unless `--watched`: then the bench holds its live
+ * watch mark as an open telemetry-live stream does, and the function publishes every chunk.
  * Baseline in the same run ("floor"): the same device stream, for as long, sent straight to a bare
  * `Deno.serve` that only reads the body (bench/stream_floor_server.ts) and runs with the function
  * processes' own V8 flags: what the runtime alone costs to receive it, which no parser can undercut.
- * Usage: deno task bench:stream [--seconds 120] [--rates 10,100] [--writes 10]   (stack running)
+ * Usage: deno task bench:stream [--seconds 120] [--rates 10,100] [--writes 1] [--watched]
+ *   (stack running)
  */
 import { parseArgs } from "node:util";
 import {
@@ -24,7 +27,9 @@ import {
   pidMainThreadCpuSeconds,
 } from "./bench/cpu.ts";
 import { realisticFrame } from "./bench/frames.ts";
-import { GATEWAY_URL, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
+import { GATEWAY_URL, PORTS, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
+import { createLiveFeed, LIVE_WATCH_RENEW_MS } from "../shared/live/live_feed.ts";
+import { createMemoryLogger } from "../shared/platform/log.ts";
 import * as postgres from "./stack/postgres.ts";
 
 const { values: options } = parseArgs({
@@ -32,7 +37,8 @@ const { values: options } = parseArgs({
   options: {
     seconds: { type: "string", default: "120" },
     rates: { type: "string", default: "10,100" },
-    writes: { type: "string", default: "10" },
+    writes: { type: "string", default: "1" },
+    watched: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(options.seconds);
@@ -146,9 +152,22 @@ async function floorRun(rate: number, floor: Awaited<ReturnType<typeof startFloo
   };
 }
 
+/** Holds the device's live watch mark, as an open telemetry-live stream does, until stopped. */
+async function watchLive(deviceId: string): Promise<() => void> {
+  const keys = JSON.parse(await Deno.readTextFile(stackPath("keys.json")));
+  const feed = createLiveFeed(
+    { url: `http://127.0.0.1:${PORTS.upstash}`, token: keys.upstashToken },
+    createMemoryLogger(),
+  );
+  await feed.watch(deviceId);
+  const timer = setInterval(() => void feed.watch(deviceId), LIVE_WATCH_RENEW_MS);
+  return () => clearInterval(timer);
+}
+
 /** Sends frames at `rate` per second on one streaming request until the function answers. */
 async function streamRun(rate: number) {
   const device = await createDevice(`stream bench ${rate} Hz`);
+  const stopWatching = options.watched ? await watchLive(device.id) : () => {};
   const sender = deviceBody(rate, null);
   const before = cpuSnapshot();
   const threadBefore = mainThreadCpuSeconds("function-telemetry-parse");
@@ -164,12 +183,14 @@ async function streamRun(rate: number) {
   const cpu = cpuBetween(before, cpuSnapshot());
   const threadCpu = mainThreadCpuSeconds("function-telemetry-parse") - threadBefore;
   sender.stop();
+  stopWatching();
   if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(answer)}`);
   const accepted: number = answer.accepted;
   const usPerFrame = cpu.function / accepted * 1e6;
   return {
     rate,
     writesPerSecond: Number(options.writes),
+    watched: options.watched,
     seconds: Math.round(answer.stream.duration_ms / 100) / 10,
     ended: answer.stream.ended,
     chunks: answer.stream.chunks,
@@ -210,14 +231,16 @@ try {
     });
   }
   console.log(
-    "| rate | writes/s | request s | ended | chunks | frames | function CPU s | µs/frame function | " +
+    "| rate | writes/s | watched | request s | ended | chunks | frames | function CPU s | µs/frame function | " +
       "gateway | DB | % of 2 s | thread CPU s | thread % of 2 s | charged ms | floor CPU s | " +
       "floor µs/frame | floor % of 2 s | floor thread % | function ÷ floor |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     console.log(
-      `| ${r.rate} Hz | ${r.writesPerSecond} | ${r.seconds} | ${r.ended} | ${r.chunks} | ${r.accepted} | ` +
+      `| ${r.rate} Hz | ${r.writesPerSecond} | ${
+        r.watched ? "yes" : "no"
+      } | ${r.seconds} | ${r.ended} | ${r.chunks} | ${r.accepted} | ` +
         `${r.functionCpuSeconds} | ${r.functionUsPerFrame} | ${r.gatewayUsPerFrame} | ` +
         `${r.dbUsPerFrame} | ${r.budgetShare} | ${r.threadCpuSeconds} | ${r.threadBudgetShare} | ` +
         `${r.chargedCpuMs} | ${r.floorCpuSeconds} | ${r.floorUsPerFrame} | ${r.floorBudgetShare} | ` +

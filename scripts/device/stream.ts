@@ -22,11 +22,12 @@ export interface StreamOptions {
   /** CPU the API may spend on one request (its `max_cpu_ms`; its own budget when absent). */
   readonly maxCpuMs?: number;
   /**
-   * The least time between two writes of the body, in ms (default 100; 0 writes each frame as it
+   * The least time between two writes of the body, in ms (default 1000; 0 writes each frame as it
    * comes). Each write is one read of the body for the function, which costs it about half a
    * millisecond of CPU however little it holds: a 100 Hz device writing every frame cost 680-695 µs
-   * of the function's thread per frame, writing every 100 ms 152-157 (README, Device client).
-   * Frames are stored a second at a time anyway, so waiting 100 ms delays nothing a reader sees.
+   * of the function's thread per frame, writing every 100 ms 152-157, every second 55-85 (README,
+   * Device client and Hosted limits). Frames are stored about a second at a time anyway, so a
+   * reader sees them at most a second later than with writes every 100 ms.
    */
   readonly writeIntervalMs?: number;
   readonly fetch?: typeof fetch;
@@ -41,7 +42,7 @@ export interface StreamStats {
 }
 
 /** See StreamOptions.writeIntervalMs. */
-export const DEFAULT_WRITE_INTERVAL_MS = 100;
+export const DEFAULT_WRITE_INTERVAL_MS = 1000;
 
 interface StreamAnswer {
   accepted: number;

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import type { Frame } from "./send.ts";
-import { streamFrames } from "./stream.ts";
+import { DEFAULT_WRITE_INTERVAL_MS, streamFrames } from "./stream.ts";
 
 /** A device producing `count` frames, one every `everyMs`. */
 async function* framesEvery(count: number, everyMs: number): AsyncGenerator<Frame> {
@@ -49,11 +49,12 @@ Deno.test("streamFrames writes the frames that came together, at most every writ
   const { stats, writes } = await streamForty();
   assertEquals([stats.requests, stats.accepted], [1, 40]);
   assertEquals(writes.flatMap((write) => write.frames), [...Array(40).keys()]);
-  // About 200 ms of frames: the first write at once, then one per 100 ms (the default).
-  assert(writes.length <= 4, `${writes.length} writes`);
+  // About 200 ms of frames: the first write at once, the rest a second later (the default).
+  assertEquals(DEFAULT_WRITE_INTERVAL_MS, 1000);
+  assert(writes.length <= 2, `${writes.length} writes`);
   for (let i = 1; i < writes.length; i++) {
     const gap = writes[i]!.at - writes[i - 1]!.at;
-    assert(gap >= 95, `writes ${i - 1} and ${i} were ${gap} ms apart`);
+    assert(gap >= DEFAULT_WRITE_INTERVAL_MS - 5, `writes ${i - 1} and ${i} were ${gap} ms apart`);
   }
 });
 

@@ -1,9 +1,10 @@
 /**
  * Storing device requests: group commit through public.ingest_frames (one database call for the
  * requests that arrive together, sent as one raw text body), then one Redis round trip per group
- * that adds the rate-limit counts and bumps the query-cache generations of every owner whose
- * frames were stored. A request is answered only after both: its frames are committed, and no
- * cached query that predates them can be served again.
+ * that adds the rate-limit counts, bumps the query-cache generations of every owner whose frames
+ * were stored and reads the stored devices' live watch marks. A request is answered only after
+ * both: its frames are committed, and no cached query that predates them can be served again.
+ * The live feed is published after them for the devices someone watches.
  *
  * The frames travel as the array literal written here (shared/ingest/frame_values.ts) and are stored as
  * that text, one staging row per request: neither PostgREST nor Postgres parses them on the way
@@ -17,8 +18,10 @@ import {
   type EntryFields,
   LIVE_MAX_LINE_CHARS_PER_REQUEST,
   type LiveFeed,
+  liveWatchKey,
   type PublishedFrames,
 } from "../live/live_feed.ts";
+import { createWatchedDevices } from "../live/watched_devices.ts";
 import {
   callRpc,
   callRpcText,
@@ -52,20 +55,21 @@ export interface JobFrames {
 }
 
 interface JobFramesState extends JobFrames {
-  finish(deviceId: string): { frameValues: Uint8Array[]; liveEntries: EntryFields[] };
+  finish(deviceId: string): { frameValues: Uint8Array[]; liveEntries: EntryFields[] | null };
 }
 
 /**
  * @param liveLineChars characters of lines the live feed may publish of this job's newest frames
- *   (a request: LIVE_MAX_LINE_CHARS_PER_REQUEST; a stream's chunk, which is live as a whole, more)
+ *   (a request: LIVE_MAX_LINE_CHARS_PER_REQUEST; a stream's chunk, which is live as a whole,
+ *   more), or null: none, no one watches the device (IngestStore.liveWanted)
  */
 export function createJobFrames(
   receiveClock: ReceiveClock,
-  liveLineChars: number = LIVE_MAX_LINE_CHARS_PER_REQUEST,
+  liveLineChars: number | null = LIVE_MAX_LINE_CHARS_PER_REQUEST,
 ): JobFrames {
   const writer = createFrameValuesWriter();
   let first: TelemetryRow | null = null;
-  const live = createLiveWindow(liveLineChars);
+  const live = liveLineChars === null ? null : createLiveWindow(liveLineChars);
   const frames: JobFramesState = {
     add(parsed) {
       const receiveTimes = receiveClock.take(parsed.filter((frame) => !frame.timestamped).length);
@@ -80,7 +84,7 @@ export function createJobFrames(
       if (rows.length === 0) return;
       first ??= rows[0] ?? null;
       writer.add(rows);
-      live.add(rows);
+      live?.add(rows);
     },
     get count() {
       return writer.count;
@@ -89,7 +93,7 @@ export function createJobFrames(
       return first;
     },
     finish(deviceId) {
-      return { frameValues: writer.finish(), liveEntries: live.take(deviceId) };
+      return { frameValues: writer.finish(), liveEntries: live?.take(deviceId) ?? null };
     },
   };
   return frames;
@@ -115,9 +119,10 @@ export interface IngestJob extends Omit<IngestRequest, "frames"> {
   /**
    * What the live feed publishes (a request's newest frames, see createLiveWindow) as its
    * stream entries: JSON text, a fraction of the memory of the rows (measured: 1,000 rows of 25
-   * fields held about 2.5 MB; their entries about 0.6 MB).
+   * fields held about 2.5 MB; their entries about 0.6 MB). Null: none were made, no one watched
+   * the device when its frames were parsed.
    */
-  liveEntries: readonly EntryFields[];
+  liveEntries: readonly EntryFields[] | null;
 }
 
 const utf8 = new TextEncoder();
@@ -212,6 +217,11 @@ export interface IngestStore {
    *   group's when the call failed as a whole (transient ones may be retried: keys make it safe)
    */
   store(job: IngestJob): Promise<IngestAnswer>;
+  /**
+   * Whether the device's next frames should be made into live entries: false while this isolate's
+   * last round trip (within WATCHED_STATE_MS) found no one watching it.
+   */
+  liveWanted(deviceId: string): boolean;
 }
 
 /** Keeps the isolate alive for work after the answer on hosted Edge Functions. */
@@ -230,6 +240,7 @@ export function createIngestStore(deps: {
   liveFeed?: LiveFeed;
 }): IngestStore {
   let flushing = false;
+  const watched = createWatchedDevices();
 
   /** One flush at a time from this isolate; the database skips it if another is running. */
   function flushAfterAnswer(): void {
@@ -244,23 +255,32 @@ export function createIngestStore(deps: {
   async function sendGroup(jobs: IngestJob[]): Promise<JobOutcome<IngestAnswer>[]> {
     const answer = await callRpcText<GroupAnswer>(deps.rpc, "ingest_frames", encodeGroup(jobs));
     const generations = new Set<string>();
-    const stored: PublishedFrames[] = [];
+    const stored: IngestJob[] = [];
     jobs.forEach((job, i) => {
       const outcome = answer.outcomes[i];
       if (outcome?.ok && !outcome.replayed) {
         for (const key of generationKeys(job.ownerId)) generations.add(key);
-        stored.push({ deviceId: job.deviceId, entries: job.liveEntries });
+        stored.push(job);
       }
     });
-    // After the commit, not awaited: live viewers must never slow or fail ingest.
-    deps.liveFeed?.publish(stored);
     const increments = deps.rateLimiter.unsynced();
-    const totals = await deps.cache.addToCounters(
+    // The stored devices' watch marks ride along with the counters (no live feed: none needed).
+    const devices = deps.liveFeed ? [...new Set(stored.map((job) => job.deviceId))] : [];
+    const counted = await deps.cache.addToCountersAndGet(
       increments,
       [...generations],
       deps.rateLimiter.expired(),
+      devices.map(liveWatchKey),
     );
-    deps.rateLimiter.synced(increments, totals);
+    deps.rateLimiter.synced(increments, counted?.totals ?? null);
+    if (counted) watched.learned(devices, counted.values);
+    // After the commit, not awaited: live viewers must never slow or fail ingest. With Redis
+    // down (marks unknown) the publish is tried as before.
+    deps.liveFeed?.publish(stored.flatMap((job): PublishedFrames[] => {
+      if (counted && !watched.wanted(job.deviceId)) return [];
+      if (job.liveEntries !== null) return [{ deviceId: job.deviceId, entries: job.liveEntries }];
+      return job.frameCount > 0 ? [{ deviceId: job.deviceId, unpublished: job.frameCount }] : [];
+    }));
     if (answer.batch.batch_full) flushAfterAnswer();
 
     return jobs.map((job, i): JobOutcome<IngestAnswer> => {
@@ -295,5 +315,8 @@ export function createIngestStore(deps: {
     MAX_FRAMES_PER_CALL,
     GROUPS_IN_FLIGHT,
   );
-  return { store: (job: IngestJob) => batcher.submit(job) };
+  return {
+    store: (job: IngestJob) => batcher.submit(job),
+    liveWanted: (deviceId) => deps.liveFeed !== undefined && watched.wanted(deviceId),
+  };
 }

@@ -1,7 +1,7 @@
 /**
- * The live feed: ingest publishes each device's newest frames to a capped Redis stream per device
- * after they were committed, and telemetry-live reads them from there, so watching a device never
- * polls Postgres. One stream entry holds a chunk of one request's frames (at most
+ * The live feed: ingest publishes each watched device's newest frames to a capped Redis stream per
+ * device after they were committed, and telemetry-live reads them from there, so watching a device
+ * never polls Postgres. One stream entry holds a chunk of one request's frames (at most
  * LIVE_ENTRY_MAX_FRAMES, newest last), so Redis work is per request, not per frame.
  *
  * An event id is `<entry id>/<index in entry>` (the entry id `<ms>-<seq>` is assigned by Redis and
@@ -62,6 +62,35 @@ export function liveStreamKey(deviceId: string): string {
   return cacheKey("live", deviceId);
 }
 
+/**
+ * Ingest publishes a device's frames only while someone watches it: telemetry-live holds this
+ * mark (its value: when, by Redis's clock in ms, the device's watch began) and renews it every
+ * LIVE_WATCH_RENEW_MS while a stream is open; ingest reads the marks of the devices it stored in
+ * the Redis round trip it makes anyway. A 100 Hz stream spent a sixth of its CPU publishing
+ * (README, Hosted limits), and almost every device is watched by no one. A watch that began after
+ * a viewer's Last-Event-ID means frames may have gone unpublished in between: the viewer gets a
+ * `gap` (telemetry-live).
+ */
+export function liveWatchKey(deviceId: string): string {
+  return cacheKey("live-watch", deviceId);
+}
+
+/** How long a watch mark outlives its last renewal (a viewer that left stops costing then). */
+export const LIVE_WATCH_TTL_MS = 30_000;
+/** How often an open stream renews its mark. */
+export const LIVE_WATCH_RENEW_MS = 10_000;
+
+/**
+ * Sets the watch mark unless it is there (with Redis's clock, the one stream ids use), renews its
+ * TTL, and returns its value: when the current watch began.
+ */
+const WATCH = `
+local now = redis.call('TIME')
+redis.call('SET', KEYS[1], string.format('%d', now[1] * 1000 + math.floor(now[2] / 1000)), 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+`;
+
 /** One frame as an event: its event id, flight and JSON text (the frame with the query's names). */
 export interface LiveFrame {
   id: string;
@@ -82,11 +111,13 @@ export interface LiveEntry {
 /**
  * Frames a request stored for one device, newest last: as rows, or already as their stream
  * entries (liveEntries), which a request waiting for its group holds in a fraction of the
- * memory of its rows.
+ * memory of its rows; or how many it stored without entries (the device was not watched when
+ * they were parsed, but is now): its viewers get a `gap` for them.
  */
 export type PublishedFrames =
   | { deviceId: string; frames: readonly Record<string, unknown>[] }
-  | { deviceId: string; entries: readonly EntryFields[] };
+  | { deviceId: string; entries: readonly EntryFields[] }
+  | { deviceId: string; unpublished: number };
 
 /**
  * A request's newest frames as they are parsed, within LIVE_MAX_FRAMES_PER_REQUEST and
@@ -161,6 +192,12 @@ export interface LiveFeed {
    * @throws {LiveFeedUnavailable}
    */
   hasGapAfter(deviceId: string, afterId: string): Promise<boolean>;
+  /**
+   * Marks the device as watched for LIVE_WATCH_TTL_MS (renewing the mark when it is there).
+   * @returns when the current watch began, in ms by Redis's clock (entry ids use the same)
+   * @throws {LiveFeedUnavailable}
+   */
+  watch(deviceId: string): Promise<number>;
 }
 
 /** A parsed event id: the entry's `[ms, seq]`, and the frame's index (null: the whole entry). */
@@ -393,10 +430,15 @@ export function createLiveFeed(
 
   return {
     publish: (batches) => {
-      queue.push(batches.map((batch) => ({
-        deviceId: batch.deviceId,
-        entries: "entries" in batch ? batch.entries : liveEntries(batch.deviceId, batch.frames),
-      })));
+      queue.push(batches.map((batch) => {
+        if ("unpublished" in batch) {
+          return { deviceId: batch.deviceId, entries: [], skipped: batch.unpublished };
+        }
+        return {
+          deviceId: batch.deviceId,
+          entries: "entries" in batch ? batch.entries : liveEntries(batch.deviceId, batch.frames),
+        };
+      }));
     },
     readAfter: async (deviceId, afterId, count) => {
       const after = parseEventId(afterId);
@@ -429,10 +471,18 @@ export function createLiveFeed(
       return typeof reply === "string" && parseEventId(reply) !== null &&
         compareEventIds(entryId, reply) < 0;
     },
+    watch: async (deviceId) => {
+      const reply: unknown = await redis
+        .eval(WATCH, [liveWatchKey(deviceId)], [String(LIVE_WATCH_TTL_MS)])
+        .catch(unavailable);
+      const since = Number(reply);
+      if (!Number.isSafeInteger(since)) unavailable(`watch mark reads ${String(reply)}`);
+      return since;
+    },
   };
 }
 
 function createDisabledLiveFeed(): LiveFeed {
   const down = () => Promise.reject(new LiveFeedUnavailable("Redis is not configured"));
-  return { publish: () => {}, readAfter: down, newestId: down, hasGapAfter: down };
+  return { publish: () => {}, readAfter: down, newestId: down, hasGapAfter: down, watch: down };
 }

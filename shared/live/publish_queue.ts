@@ -18,7 +18,10 @@
 export interface QueuedEntries {
   deviceId: string;
   entries: readonly { frames: string; flights: string }[];
-  /** Frames of this device dropped from the wait just before these entries (set by the queue). */
+  /**
+   * Frames of this device not published just before these entries: set by ingest for frames it
+   * stored while no one watched the device, and by the queue for frames it dropped from the wait.
+   */
   skipped?: number;
 }
 
@@ -76,7 +79,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
       const count = skipped.get(batch.deviceId);
       if (count === undefined) return batch;
       skipped.delete(batch.deviceId);
-      return { ...batch, skipped: count };
+      return { ...batch, skipped: count + (batch.skipped ?? 0) };
     });
     for (const [deviceId, count] of skipped) sent.push({ deviceId, entries: [], skipped: count });
     skipped.clear();
@@ -110,7 +113,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   return {
     push(batches) {
       for (const batch of batches) {
-        if (batch.entries.length === 0) continue;
+        if (batch.entries.length === 0 && !batch.skipped) continue;
         waiting.push(batch);
         waitingChars += size(batch);
       }
@@ -118,7 +121,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
         const oldest = waiting.shift();
         if (oldest === undefined) break;
         waitingChars -= size(oldest);
-        const frames = frameCount(oldest);
+        const frames = frameCount(oldest) + (oldest.skipped ?? 0);
         droppedFrames += frames;
         droppedDevices.add(oldest.deviceId);
         skipped.set(oldest.deviceId, (skipped.get(oldest.deviceId) ?? 0) + frames);

@@ -117,3 +117,29 @@ Deno.test("a batch over the cap alone still waits, and a failed send does not st
   assertEquals(sent, [["big"], ["next"]]);
   assertEquals(errors.map((e) => (e as Error).message), ["redis down"]);
 });
+
+Deno.test("a count of unpublished frames is sent on its own, and added to what the wait dropped", async () => {
+  const gate = gatedSend();
+  const dropped: DroppedFrames[] = [];
+  const queue = createPublishQueue({
+    send: gate.send,
+    maxWaitingChars: 25,
+    onDrop: (drop) => dropped.push(drop),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  // Sent although it holds no entries: its viewers must hear of the frames.
+  queue.push([{ deviceId: "a", entries: [], skipped: 7 }]);
+  assertEquals(gate.sentBatches[0], [{ deviceId: "a", entries: [], skipped: 7 }]);
+  // While that send is in flight: a's count waits, then two batches push it out of the wait.
+  queue.push([{ deviceId: "a", entries: [], skipped: 5 }]);
+  queue.push([batch("a", 2)]);
+  queue.push([batch("a", 1)]);
+  await gate.release();
+  // The 5 unpublished and the 2 dropped frames reach the next batch of a as one count.
+  assertEquals(gate.sentBatches[1]?.map((b) => [b.deviceId, b.skipped]), [["a", 7]]);
+  await gate.release();
+  await queue.idle();
+  assertEquals(dropped, [{ frames: 7, devices: 1 }]);
+});

@@ -41,6 +41,17 @@ export interface Cache {
     bumps: readonly string[],
     drop?: readonly string[],
   ): Promise<number[] | null>;
+  /**
+   * addToCounters, and the values of `keys` read in the same round trip (ingest reads the live
+   * feed's watch marks with its counters: shared/live/live_feed.ts liveWatchKey).
+   * @returns the totals and the keys' values in order (null: absent), or null when down
+   */
+  addToCountersAndGet(
+    increments: readonly CounterIncrement[],
+    bumps: readonly string[],
+    drop: readonly string[],
+    keys: readonly string[],
+  ): Promise<{ totals: number[]; values: (string | null)[] } | null>;
   /** One counter of a hash (0 when absent), or null when the cache is down. */
   readCounter(hash: string, field: string): Promise<number | null>;
   /**
@@ -153,6 +164,23 @@ export function createUpstashCache(
   };
   const asText = (value: unknown) => (value === null || value === undefined ? null : String(value));
   const miss = { generation: "0", value: null };
+  const addToCountersAndGet: Cache["addToCountersAndGet"] = (increments, bumps, drop, keys) => {
+    if (increments.length === 0 && bumps.length === 0 && keys.length === 0) {
+      return Promise.resolve({ totals: [], values: [] });
+    }
+    const pipeline = redis.pipeline();
+    for (const { hash, field, by } of increments) pipeline.hincrby(hash, field, by);
+    for (const key of bumps) pipeline.incr(key);
+    if (drop.length > 0) pipeline.unlink(...drop);
+    if (keys.length > 0) pipeline.mget(...keys);
+    return pipeline.exec<unknown[]>().then(
+      (replies) => ({
+        totals: increments.map((_, i) => Number(replies[i])),
+        values: keys.length === 0 ? [] : (replies.at(-1) as unknown[]).map(asText),
+      }),
+      failed("counters", null),
+    );
+  };
   return {
     get: (key) => redis.get<string>(key).then(asText, failed("get", null)),
     getMany: (keys) =>
@@ -174,17 +202,9 @@ export function createUpstashCache(
       keys.length === 0
         ? Promise.resolve()
         : redis.del(...keys).then(() => {}, failed("del", undefined)),
-    addToCounters: (increments, bumps, drop = []) => {
-      if (increments.length === 0 && bumps.length === 0) return Promise.resolve([]);
-      const pipeline = redis.pipeline();
-      for (const { hash, field, by } of increments) pipeline.hincrby(hash, field, by);
-      for (const key of bumps) pipeline.incr(key);
-      if (drop.length > 0) pipeline.unlink(...drop);
-      return pipeline.exec<number[]>().then(
-        (replies) => increments.map((_, i) => Number(replies[i])),
-        failed("counters", null),
-      );
-    },
+    addToCounters: (increments, bumps, drop = []) =>
+      addToCountersAndGet(increments, bumps, drop, []).then((counted) => counted?.totals ?? null),
+    addToCountersAndGet,
     readCounter: (hash, field) =>
       redis.hget<string>(hash, field).then((value) => Number(value ?? 0), failed("hget", null)),
     setWithinBudget: (key, value, ttlSeconds, budgets) =>
@@ -233,6 +253,22 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
     entries.set(key, { value: String(next), expiresAt });
     return next;
   };
+  const count = (
+    increments: readonly CounterIncrement[],
+    bumps: readonly string[],
+    drop: readonly string[],
+  ) => {
+    const totals = increments.map(({ hash, field, by }) => {
+      const fields = hashes.get(hash) ?? new Map<string, number>();
+      hashes.set(hash, fields);
+      const total = (fields.get(field) ?? 0) + by;
+      fields.set(field, total);
+      return total;
+    });
+    for (const key of bumps) add(key, 1, null);
+    for (const key of drop) hashes.delete(key);
+    return totals;
+  };
   return {
     get: (key) => Promise.resolve(read(key)),
     getMany: (keys) => Promise.resolve(keys.map(read)),
@@ -248,18 +284,10 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
       for (const key of keys) entries.delete(key);
       return Promise.resolve();
     },
-    addToCounters: (increments, bumps, drop = []) => {
-      const totals = increments.map(({ hash, field, by }) => {
-        const fields = hashes.get(hash) ?? new Map<string, number>();
-        hashes.set(hash, fields);
-        const total = (fields.get(field) ?? 0) + by;
-        fields.set(field, total);
-        return total;
-      });
-      for (const key of bumps) add(key, 1, null);
-      for (const key of drop) hashes.delete(key);
-      return Promise.resolve(totals);
-    },
+    addToCounters: (increments, bumps, drop = []) =>
+      Promise.resolve(count(increments, bumps, drop)),
+    addToCountersAndGet: (increments, bumps, drop, keys) =>
+      Promise.resolve({ totals: count(increments, bumps, drop), values: keys.map(read) }),
     readCounter: (hash, field) => Promise.resolve(hashes.get(hash)?.get(field) ?? 0),
     setWithinBudget: (key, value, ttlSeconds, budgets) => {
       const used = (budget: Budget) => Number(read(budget.key) ?? 0);
@@ -297,6 +325,7 @@ export function createDisabledCache(): Cache {
     set: () => Promise.resolve(),
     del: () => Promise.resolve(),
     addToCounters: () => Promise.resolve(null),
+    addToCountersAndGet: () => Promise.resolve(null),
     readCounter: () => Promise.resolve(null),
     setWithinBudget: () => Promise.resolve(false),
     acquireSlot: () => Promise.resolve(null),

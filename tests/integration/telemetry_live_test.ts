@@ -9,6 +9,7 @@ import {
   LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK,
   type LiveEntry,
   liveStreamKey,
+  liveWatchKey,
   streamEntries,
 } from "../../shared/live/live_feed.ts";
 import { createMemoryLogger } from "../../shared/platform/log.ts";
@@ -110,6 +111,22 @@ async function readLiveStream(
   return entries;
 }
 
+/** The live feed as the functions use it, on the stack's Redis. */
+async function stackLiveFeed(logger = createMemoryLogger()) {
+  return createLiveFeed({
+    url: `http://127.0.0.1:${PORTS.upstash}`,
+    token: (await stackKeys()).upstashToken,
+  }, logger);
+}
+
+/**
+ * Marks the device as watched, as an open telemetry-live stream does: ingest publishes only
+ * watched devices' frames.
+ */
+async function watchLive(device: TestDevice): Promise<void> {
+  await (await stackLiveFeed()).watch(device.id);
+}
+
 async function streamIds(device: TestDevice, count: number): Promise<string[]> {
   const ids = (await readLiveStream(device, (entries) => entries.length >= count))
     .map((entry) => entry.id);
@@ -147,6 +164,7 @@ Deno.test("telemetry-live resumes in the middle of an entry without a gap, filte
     "roll:3,flight_id:a,ts:2026-11-26T10:00:02Z",
     "roll:4,flight_id:a,ts:2026-11-26T10:00:03Z",
   ].join("\n");
+  await watchLive(device);
   assertEquals((await jsonOf(await sendTelemetry(device, body))).status, 200);
   // One request, one entry: its frames are events <entry>/0 .. <entry>/3.
   const [entry] = await streamIds(device, 1);
@@ -175,6 +193,7 @@ Deno.test("telemetry-live sends each frame of a multi-entry request as its own e
         String(i % 60).padStart(2, "0")
       }Z`,
   );
+  await watchLive(device);
   assertEquals((await jsonOf(await sendTelemetry(device, lines.join("\n")))).status, 200);
   // 120 frames in entries of at most 50, newest last.
   const entries = await streamIds(device, 3);
@@ -187,8 +206,10 @@ Deno.test("telemetry-live sends each frame of a multi-entry request as its own e
     { device_id: device.id, duration: "1" },
     { "last-event-id": "0-0" },
   )).reader.rest();
-  assertEquals(all.map((event) => event.id), [...expected, entries[2]]);
-  assertEquals(all.slice(0, -1).map((event) => JSON.parse(event.data!).roll_degrees), [
+  // From the start: frames from before the device's watch began were never published.
+  assertEquals(all[0]?.event, "gap");
+  assertEquals(all.slice(1).map((event) => event.id), [...expected, entries[2]]);
+  assertEquals(all.slice(1, -1).map((event) => JSON.parse(event.data!).roll_degrees), [
     ...lines.keys(),
   ]);
 
@@ -224,6 +245,7 @@ Deno.test("a request publishes its newest frames within its line cap; a stream's
   assert(fit < 150 && 150 * 1000 <= LIVE_MAX_LINE_CHARS_PER_STREAM_CHUNK);
 
   const batch = await createDevice(await createUser());
+  await watchLive(batch);
   const sent = lines(0);
   assertEquals((await jsonOf(await sendTelemetry(batch, sent.join("\n")))).status, 200);
   const expected = sent.slice(-fit).map((text) => JSON.parse(text).roll);
@@ -231,6 +253,7 @@ Deno.test("a request publishes its newest frames within its line cap; a stream's
   assertEquals(await publishedRolls(batch, 150), expected);
 
   const streamed = await createDevice(await createUser());
+  await watchLive(streamed);
   const answer = await jsonOf(
     await sendTelemetry(streamed, lines(200).join("\n") + "\n", {}, { stream: "true" }),
   );
@@ -259,10 +282,9 @@ Deno.test("telemetry-live names a gap where ingest's publishing fell behind and 
   // and what waits behind it is capped at 1M characters, so of two 1,000-frame requests of about
   // 600 kB queued behind it the older is dropped.
   const logger = createMemoryLogger();
-  const feed = createLiveFeed({
-    url: `http://127.0.0.1:${PORTS.upstash}`,
-    token: (await stackKeys()).upstashToken,
-  }, logger);
+  const feed = await stackLiveFeed(logger);
+  // Watched before the frames: the resume below is told only of the dropped ones.
+  await feed.watch(device.id);
   const request = (first: number) =>
     Array.from({ length: 1000 }, (_, i) => ({ roll_degrees: first + i, note: "x".repeat(560) }));
   feed.publish([{ deviceId: device.id, frames: [{ roll_degrees: -1 }] }]);
@@ -291,6 +313,91 @@ Deno.test("telemetry-live names a gap where ingest's publishing fell behind and 
   assertEquals(logger.lines.map((line) => [line.message, line.frames]), [
     ["live feed behind Redis: older frames not published", 1000],
   ]);
+});
+
+/** The device's live stream as Redis holds it now. */
+async function liveEntriesNow(device: TestDevice): Promise<LiveEntry[]> {
+  return streamEntries(await redis("XRANGE", liveStreamKey(device.id), "-", "+"));
+}
+
+Deno.test("ingest publishes only while someone watches; a resume after an unwatched while gets a gap", async () => {
+  const device = await createDevice(await createUser());
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+  assertEquals((await jsonOf(await sendTelemetry(device, "roll:1"))).status, 200);
+  await settle();
+  assertEquals(await liveEntriesNow(device), [], "published with no one watching");
+
+  await watchLive(device);
+  assertEquals((await jsonOf(await sendTelemetry(device, "roll:2"))).status, 200);
+  const [watched] = await streamIds(device, 1);
+
+  // The viewer left and its mark lapsed: the next frame is stored, not published.
+  await redis("DEL", liveWatchKey(device.id));
+  assertEquals((await jsonOf(await sendTelemetry(device, "roll:3"))).status, 200);
+  await settle();
+  assertEquals((await liveEntriesNow(device)).map((entry) => entry.id), [watched]);
+
+  const events = await (await openStream(
+    device.owner.token,
+    { device_id: device.id, duration: "1" },
+    { "last-event-id": `${watched}/0` },
+  )).reader.rest();
+  assertEquals(events.map((event) => event.event), ["gap", "end"]);
+  assertEquals(JSON.parse(events[0]!.data!).after, `${watched}/0`);
+});
+
+Deno.test("a stream no one watched: a viewer who comes gets its next frames, and a gap for any it missed", async () => {
+  const device = await createDevice(await createUser());
+  const encoder = new TextEncoder();
+  let writer!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => void (writer = controller),
+  });
+  const answered = sendTelemetry(device, body, { "content-type": "application/x-ndjson" }, {
+    stream: "true",
+  });
+  const base = Date.UTC(2026, 10, 26, 10);
+  let sent = 0;
+  const send = (count: number) => {
+    let text = "";
+    for (const end = sent + count; sent < end; sent++) {
+      text += JSON.stringify({ roll: sent, ts: new Date(base + sent * 100).toISOString() }) + "\n";
+    }
+    writer.enqueue(encoder.encode(text));
+  };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Two seconds unwatched: stored in chunks, none published.
+  for (let i = 0; i < 4; i++) {
+    send(5);
+    await pause(500);
+  }
+  assertEquals(await liveEntriesNow(device), [], "published with no one watching");
+
+  const { reader } = await openStream(device.owner.token, { device_id: device.id, duration: "5" });
+  const sentBeforeViewer = sent;
+  for (let i = 0; i < 8; i++) {
+    send(5);
+    await pause(250);
+  }
+  writer.close();
+  const answer = await jsonOf(await answered);
+  assertEquals([answer.status, answer.body.accepted], [200, sent]);
+
+  const frames: number[] = [];
+  let skipped = 0;
+  while (!frames.includes(sent - 1)) {
+    const event = await reader.nextEvent();
+    if (!event || event.event === "end") throw new Error(`the last frame never came: ${frames}`);
+    if (event.event === "frame") frames.push(JSON.parse(event.data!).roll_degrees);
+    if (event.event === "gap") skipped += JSON.parse(event.data!).skipped ?? 0;
+  }
+  await reader["reader"].cancel();
+  assertEquals(new Set(frames).size, frames.length, "a frame was sent twice");
+  assert(frames.length > 0 && frames.every((roll) => roll >= 0 && roll < sent));
+  // Every frame sent once the viewer was there arrived, or was counted in a gap.
+  const missed = Array.from({ length: sent - sentBeforeViewer }, (_, i) => sentBeforeViewer + i)
+    .filter((roll) => !frames.includes(roll));
+  assert(missed.length <= skipped, `missed ${missed.length} frames, told of ${skipped}`);
 });
 
 Deno.test("telemetry-live answers another tenant's device as it answers an unknown one", async () => {

@@ -3,14 +3,16 @@
  * @upstash/redis (via shared/platform/cache.ts), against the real redis-server, and guards every path
  * with the token.
  */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { Redis } from "@upstash/redis";
 import { createUpstashCache } from "../../shared/platform/cache.ts";
 import {
   createLiveFeed,
   LIVE_STREAM_MAX_ENTRIES,
+  LIVE_WATCH_TTL_MS,
   type LiveEntry,
   liveStreamKey,
+  liveWatchKey,
   streamEntries,
 } from "../../shared/live/live_feed.ts";
 import { createMemoryLogger } from "../../shared/platform/log.ts";
@@ -19,7 +21,7 @@ import { stackKeys } from "./_helpers.ts";
 
 const UPSTASH_URL = `http://127.0.0.1:${PORTS.upstash}`;
 
-Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneration, del, addToCounters and ping", async () => {
+Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneration, del, addToCounters(AndGet) and ping", async () => {
   const logger = createMemoryLogger();
   const cache = createUpstashCache(
     { url: UPSTASH_URL, token: (await stackKeys()).upstashToken },
@@ -38,6 +40,19 @@ Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneratio
   );
   assertEquals(await cache.readCounter(`${prefix}:n`, "f"), 4);
   assertEquals(await cache.getMany([`${prefix}:g1`, `${prefix}:g2`]), ["1", "1"]);
+  // The same round trip reading keys (ingest's live watch marks) after its counts.
+  assertEquals(
+    await cache.addToCountersAndGet([counter], [`${prefix}:g3`], [], [
+      `${prefix}:a`,
+      `${prefix}:missing`,
+    ]),
+    { totals: [6], values: [text, null] },
+  );
+  assertEquals(await cache.addToCountersAndGet([], [], [], [`${prefix}:a`]), {
+    totals: [],
+    values: [text],
+  });
+  assertEquals(await cache.getMany([`${prefix}:g3`]), ["1"]);
   // Budgets and slots run as scripts on the server.
   const budget = { key: `${prefix}:budget`, limit: 10, ttlSeconds: 30 };
   assertEquals(await cache.setWithinBudget(`${prefix}:b1`, "123456", 30, [budget]), true);
@@ -66,7 +81,7 @@ Deno.test("upstash endpoint serves the cache's get, set, getMany, getAtGeneratio
     generation: "0",
     value: null,
   });
-  await cache.del(`${prefix}:a`, `${prefix}:n`, `${prefix}:g1`, `${prefix}:g2`);
+  await cache.del(`${prefix}:a`, `${prefix}:n`, `${prefix}:g1`, `${prefix}:g2`, `${prefix}:g3`);
   assertEquals(await cache.get(`${prefix}:a`), null);
   assertEquals(await cache.ping(), true);
   assertEquals(logger.lines, []);
@@ -106,6 +121,14 @@ Deno.test("upstash endpoint serves the live feed's XADD, XTRIM, XRANGE, XREVRANG
   const key = liveStreamKey(deviceId);
   assertEquals(await feed.newestId(deviceId), "0-0");
   assertEquals(await feed.hasGapAfter(deviceId, "1-0"), true);
+
+  // The watch mark: set once with Redis's clock (in ms, like stream ids), kept by a renewal.
+  const before = Date.now();
+  const since = await feed.watch(deviceId);
+  assert(Math.abs(since - before) < 5_000, `watch began at ${since}, now ${before}`);
+  assertEquals(await feed.watch(deviceId), since);
+  const ttl = Number(await redis.pttl(liveWatchKey(deviceId)));
+  assert(ttl > 0 && ttl <= LIVE_WATCH_TTL_MS, `watch mark TTL ${ttl} ms`);
 
   // An entry older than the window, then one request of 120 frames: three entries, and the
   // request's time trim removes the old one.

@@ -4,7 +4,11 @@
  * comment after `heartbeatMs` of silence, and after `seconds` a final `end` event with a retry
  * hint, so the stream fits the platform's wall clock and the client reconnects with Last-Event-ID.
  */
-import { type LiveFeed, LiveFeedUnavailable } from "../../../shared/live/live_feed.ts";
+import {
+  LIVE_WATCH_RENEW_MS,
+  type LiveFeed,
+  LiveFeedUnavailable,
+} from "../../../shared/live/live_feed.ts";
 import { sseComment, sseEvent } from "../../../shared/live/sse.ts";
 
 export interface LiveTiming {
@@ -75,19 +79,47 @@ async function pump(
   lastWrite: () => number,
 ): Promise<void> {
   const deadline = Date.now() + request.seconds * 1000;
+  // Marked before the newest id is read: ingest publishes the device's frames from its next
+  // round trip on (shared/live/live_feed.ts liveWatchKey).
+  let watchedSince = await feed.watch(request.deviceId);
+  let watchRenewed = Date.now();
   let cursor = request.lastEventId ?? await feed.newestId(request.deviceId);
-  if (request.lastEventId && await feed.hasGapAfter(request.deviceId, request.lastEventId)) {
+  const gap = (after: string, message: string) =>
     write(sseEvent({
       event: "gap",
       data: JSON.stringify({
-        after: request.lastEventId,
-        since: new Date(Number(request.lastEventId.split("-")[0])).toISOString(),
-        message: "Frames after this id are no longer held by the live feed; " +
-          "read them with telemetry-query",
+        after,
+        since: new Date(Number(after.split("-")[0])).toISOString(),
+        message,
       }),
     }));
+  // A watch that began after the id: no one watched the device for a while since, and ingest
+  // published nothing of it then.
+  if (
+    request.lastEventId &&
+    (watchedSince > Number(request.lastEventId.split("-")[0]) ||
+      await feed.hasGapAfter(request.deviceId, request.lastEventId))
+  ) {
+    gap(
+      request.lastEventId,
+      "Frames after this id are no longer held by the live feed, or were not published to it; " +
+        "read them with telemetry-query",
+    );
   }
   while (Date.now() < deadline && !request.signal.aborted) {
+    if (Date.now() - watchRenewed >= LIVE_WATCH_RENEW_MS) {
+      const since = await feed.watch(request.deviceId);
+      watchRenewed = Date.now();
+      // The mark lapsed meanwhile (Redis stalled, or evicted it): frames may be missing.
+      if (since !== watchedSince) {
+        gap(
+          cursor,
+          "The live feed stopped publishing this device for a while after this id; " +
+            "read its frames with telemetry-query",
+        );
+      }
+      watchedSince = since;
+    }
     const entries = await feed.readAfter(request.deviceId, cursor, PAGE);
     for (const entry of entries) {
       if (entry.skipped !== undefined) {
@@ -99,7 +131,8 @@ async function pump(
             after: cursor,
             skipped: entry.skipped,
             message: `${entry.skipped} frames were stored but not sent to the live feed ` +
-              "(it was behind); read them with telemetry-query",
+              "(it was behind, or no one watched the device yet when they came); " +
+              "read them with telemetry-query",
           }),
         }));
       }

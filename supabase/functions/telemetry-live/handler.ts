@@ -4,9 +4,13 @@
  * device's Redis stream, which ingest fills after each commit; Postgres is asked once per stream,
  * whether the caller may see the device (RLS), never polled.
  *
+ * Opening a stream marks the device as watched: ingest publishes only watched devices' frames
+ * (shared/live/live_feed.ts liveWatchKey).
+ *
  * Events: `frame` (id = `<stream entry id>/<index in entry>`, data = the frame with the query's
- * field names), `gap` (a resume whose frames Redis no longer holds, or frames ingest stored but
- * did not publish because its publishing was behind), `unavailable` (Redis down; retry later) and
+ * field names), `gap` (a resume whose frames Redis no longer holds or that no one watched for a
+ * while, or frames ingest stored but did not publish: its publishing was behind, or the device
+ * was not yet watched when they were parsed), `unavailable` (Redis down; retry later) and
  * `end` after `duration` seconds (default and most 120, under the hosted 150 s wall clock),
  * with `retry:` so the client reconnects with Last-Event-ID. Tokens travel in headers only.
  */
