@@ -4,6 +4,7 @@
  * (against the hosted 2 s of CPU per request), streaming devices at 100 Hz, and exports and
  * page walks of 10,000 rows. Memory peaks are read by the caller around each part.
  */
+import { DEFAULT_WRITE_INTERVAL_MS } from "../device/stream.ts";
 import { realisticFrame } from "./frames.ts";
 import { fullFrame } from "./frames.ts";
 import type { Frame } from "./frames.ts";
@@ -179,8 +180,9 @@ export interface StreamsRun {
 }
 
 /**
- * `count` devices each streaming 25-field NDJSON frames at 100 Hz (a write every 100 ms) on one
- * `?stream=true` request of `seconds`, all at once.
+ * `count` devices each streaming 25-field NDJSON frames at 100 Hz on one `?stream=true` request of
+ * `seconds`, all at once, writing as the device client's streamFrames does (once a second), with
+ * no one watching them live.
  */
 export async function benchStreams(
   devices: Device[],
@@ -209,7 +211,7 @@ export async function benchStreams(
               frames.push(realisticFrame(sent, new Date(base + sent * 10).toISOString()));
             }
             if (frames.length > 0) controller.enqueue(encoder.encode(ndjson(frames) + "\n"));
-          }, 100);
+          }, DEFAULT_WRITE_INTERVAL_MS);
         },
         cancel() {
           clearInterval(timer);
