@@ -53,17 +53,19 @@ Deno.test("chunkFrames splits a request into entries of at most the chunk size, 
   assertEquals(chunkFrames("d1", []), []);
 });
 
-Deno.test("chunkFrames writes each frame as its JSON with the device's id first", () => {
+Deno.test("chunkFrames writes each frame as its JSON with the device's id first, without raw_data", () => {
   const frames: Record<string, unknown>[] = [
     { roll_degrees: -1.5, raw_data: '{"roll":-1.5,"note":"a\\"b"}', extra: { k: [1, null] } },
     {},
-    { device_id: "sent by the frame", roll_degrees: 2 },
+    { device_id: "sent by the frame", roll_degrees: 2, raw_data: "roll:2" },
   ];
   const [chunk] = chunkFrames('d"1', frames, 3);
-  assertEquals(
-    chunk?.frames.split("\n"),
-    frames.map((frame) => JSON.stringify({ device_id: 'd"1', ...frame })),
-  );
+  assertEquals(chunk?.frames.split("\n"), [
+    JSON.stringify({ device_id: 'd"1', roll_degrees: -1.5, extra: { k: [1, null] } }),
+    JSON.stringify({ device_id: 'd"1' }),
+    // A frame's own device_id wins, as in a spread.
+    JSON.stringify({ device_id: "sent by the frame", roll_degrees: 2 }),
+  ]);
   assertEquals(JSON.parse(chunk?.frames.split("\n")[1] ?? ""), { device_id: 'd"1' });
 });
 
