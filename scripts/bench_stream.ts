@@ -30,6 +30,7 @@ import { realisticFrame } from "./bench/frames.ts";
 import { GATEWAY_URL, PORTS, PROJECT_ROOT, stackPath } from "./stack/layout.ts";
 import { createLiveFeed, LIVE_WATCH_RENEW_MS } from "../shared/live/live_feed.ts";
 import { createMemoryLogger } from "../shared/platform/log.ts";
+import { loadKeys } from "./stack/keys.ts";
 import * as postgres from "./stack/postgres.ts";
 
 const { values: options } = parseArgs({
@@ -154,7 +155,7 @@ async function floorRun(rate: number, floor: Awaited<ReturnType<typeof startFloo
 
 /** Holds the device's live watch mark, as an open telemetry-live stream does, until stopped. */
 async function watchLive(deviceId: string): Promise<() => void> {
-  const keys = JSON.parse(await Deno.readTextFile(stackPath("keys.json")));
+  const keys = await loadKeys();
   const feed = createLiveFeed(
     { url: `http://127.0.0.1:${PORTS.upstash}`, token: keys.upstashToken },
     createMemoryLogger(),

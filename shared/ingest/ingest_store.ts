@@ -274,10 +274,11 @@ export function createIngestStore(deps: {
     );
     deps.rateLimiter.synced(increments, counted?.totals ?? null);
     if (counted) watched.learned(devices, counted.values);
+    const watchedNow = counted && new Set(devices.filter((_, i) => counted.values[i] != null));
     // After the commit, not awaited: live viewers must never slow or fail ingest. With Redis
     // down (marks unknown) the publish is tried as before.
     deps.liveFeed?.publish(stored.flatMap((job): PublishedFrames[] => {
-      if (counted && !watched.wanted(job.deviceId)) return [];
+      if (watchedNow && !watchedNow.has(job.deviceId)) return [];
       if (job.liveEntries !== null) return [{ deviceId: job.deviceId, entries: job.liveEntries }];
       return job.frameCount > 0 ? [{ deviceId: job.deviceId, unpublished: job.frameCount }] : [];
     }));

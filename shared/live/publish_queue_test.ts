@@ -33,18 +33,27 @@ function gatedSend() {
   return { send, sent, sentBatches, release, mostInFlight: () => mostInFlight };
 }
 
-Deno.test("one send at a time: what arrives meanwhile goes together in the next, in order", async () => {
-  const gate = gatedSend();
-  const queue = createPublishQueue({
+/** A queue on a gated send; what it drops goes to `onDrop` (by default, nothing may be). */
+function gatedQueue(
+  gate: ReturnType<typeof gatedSend>,
+  maxWaitingChars: number,
+  onDrop: (dropped: DroppedFrames) => void = () => {
+    throw new Error("nothing should be dropped");
+  },
+) {
+  return createPublishQueue({
     send: gate.send,
-    maxWaitingChars: 1_000_000,
-    onDrop: () => {
-      throw new Error("nothing should be dropped");
-    },
+    maxWaitingChars,
+    onDrop,
     onError: (error) => {
       throw error;
     },
   });
+}
+
+Deno.test("one send at a time: what arrives meanwhile goes together in the next, in order", async () => {
+  const gate = gatedSend();
+  const queue = gatedQueue(gate, 1_000_000);
   queue.push([batch("a", 1)]);
   queue.push([batch("b", 1)]);
   queue.push([batch("c", 1), batch("d", 1)]);
@@ -64,15 +73,8 @@ Deno.test("one send at a time: what arrives meanwhile goes together in the next,
 Deno.test("past the cap the oldest waiting frames are dropped and reported once per send", async () => {
   const gate = gatedSend();
   const drops: DroppedFrames[] = [];
-  const queue = createPublishQueue({
-    send: gate.send,
-    // Each batch below is 5 frames of 10 characters and 4 line feeds: 54 characters.
-    maxWaitingChars: 120,
-    onDrop: (dropped) => drops.push(dropped),
-    onError: (error) => {
-      throw error;
-    },
-  });
+  // Each batch below is 5 frames of 10 characters and 4 line feeds: 54 characters.
+  const queue = gatedQueue(gate, 120, (dropped) => drops.push(dropped));
   queue.push([batch("first", 5)]);
   queue.push([batch("old", 5)]);
   queue.push([batch("both", 5), batch("new", 5)]);
@@ -121,14 +123,7 @@ Deno.test("a batch over the cap alone still waits, and a failed send does not st
 Deno.test("a count of unpublished frames is sent on its own, and added to what the wait dropped", async () => {
   const gate = gatedSend();
   const dropped: DroppedFrames[] = [];
-  const queue = createPublishQueue({
-    send: gate.send,
-    maxWaitingChars: 25,
-    onDrop: (drop) => dropped.push(drop),
-    onError: (error) => {
-      throw error;
-    },
-  });
+  const queue = gatedQueue(gate, 25, (drop) => dropped.push(drop));
   // Sent although it holds no entries: its viewers must hear of the frames.
   queue.push([{ deviceId: "a", entries: [], skipped: 7 }]);
   assertEquals(gate.sentBatches[0], [{ deviceId: "a", entries: [], skipped: 7 }]);

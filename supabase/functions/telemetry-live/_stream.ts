@@ -84,20 +84,18 @@ async function pump(
   let watchedSince = await feed.watch(request.deviceId);
   let watchRenewed = Date.now();
   let cursor = request.lastEventId ?? await feed.newestId(request.deviceId);
+  /** When an event id's entry was added, in ms by Redis's clock (its first part). */
+  const addedAt = (id: string) => Number(id.split("-")[0]);
   const gap = (after: string, message: string) =>
     write(sseEvent({
       event: "gap",
-      data: JSON.stringify({
-        after,
-        since: new Date(Number(after.split("-")[0])).toISOString(),
-        message,
-      }),
+      data: JSON.stringify({ after, since: new Date(addedAt(after)).toISOString(), message }),
     }));
   // A watch that began after the id: no one watched the device for a while since, and ingest
   // published nothing of it then.
   if (
     request.lastEventId &&
-    (watchedSince > Number(request.lastEventId.split("-")[0]) ||
+    (watchedSince > addedAt(request.lastEventId) ||
       await feed.hasGapAfter(request.deviceId, request.lastEventId))
   ) {
     gap(
