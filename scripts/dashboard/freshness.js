@@ -44,14 +44,24 @@ export function seenText(device, lastFrameMs, nowMs) {
 }
 
 /**
- * What the live pill says: "live" only while frames arrive; "idle" when the stream is open but
- * nothing came for LIVE_WITHIN_MS; otherwise the stream's own state (connecting, reconnecting,
- * unavailable, gap, error).
+ * How long the pill says "gap" after the stream told of frames it does not hold. The stream goes
+ * on after a gap: once a state, it stayed "gap" while frames came, until the stream reconnected
+ * (up to its 150 s), and a viewer joining a streaming device is often told of one at once (the
+ * frames stored as it came, before its watch reached ingest).
+ */
+export const GAP_SHOWN_MS = 5_000;
+
+/**
+ * What the live pill says: "gap" for GAP_SHOWN_MS after a gap, then "live" only while frames
+ * arrive; "idle" when the stream is open but nothing came for LIVE_WITHIN_MS; otherwise the
+ * stream's own state (connecting, reconnecting, unavailable, error).
  * @param {string} streamState
  * @param {number | null} lastLiveFrameMs when the last frame came through the stream
  * @param {number} nowMs
+ * @param {number | null} [lastGapMs] when the stream last told of a gap
  */
-export function liveState(streamState, lastLiveFrameMs, nowMs) {
+export function liveState(streamState, lastLiveFrameMs, nowMs, lastGapMs = null) {
   if (streamState !== "live") return streamState;
+  if (lastGapMs !== null && nowMs - lastGapMs <= GAP_SHOWN_MS) return "gap";
   return lastLiveFrameMs !== null && nowMs - lastLiveFrameMs <= LIVE_WITHIN_MS ? "live" : "idle";
 }

@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { agoText, liveState, seenText } from "./freshness.js";
+import { agoText, GAP_SHOWN_MS, liveState, seenText } from "./freshness.js";
 import { timeRange, valueRange } from "./charts.js";
 
 const NOW = Date.parse("2026-12-04T12:00:00Z");
@@ -25,6 +25,15 @@ Deno.test("liveState says live only while frames arrive on an open stream", () =
   assertEquals(liveState("live", NOW - 108_000, NOW), "idle");
   assertEquals(liveState("live", null, NOW), "idle");
   assertEquals(liveState("reconnecting", NOW, NOW), "reconnecting");
+});
+
+Deno.test("liveState says gap for a moment after one, then live again while frames arrive", () => {
+  assertEquals(liveState("live", NOW, NOW, NOW - 1_000), "gap");
+  assertEquals(liveState("live", NOW, NOW, NOW - GAP_SHOWN_MS), "gap");
+  assertEquals(liveState("live", NOW, NOW, NOW - GAP_SHOWN_MS - 1), "live");
+  assertEquals(liveState("live", null, NOW, NOW - 60_000), "idle");
+  // A stream that is down says so, gap or not.
+  assertEquals(liveState("reconnecting", NOW, NOW, NOW), "reconnecting");
 });
 
 Deno.test("valueRange widens millimetre noise to the quantity's minimum span", () => {

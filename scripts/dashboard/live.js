@@ -11,11 +11,12 @@ import { SseParser } from "./sse.js";
  * @param {string} deviceId
  * @param {{
  *   onFrame: (frame: Record<string, unknown>) => void,
- *   onStatus: (state: "live" | "reconnecting" | "unavailable" | "gap" | "error", detail?: string) => void,
+ *   onStatus: (state: "live" | "reconnecting" | "unavailable" | "error", detail?: string) => void,
+ *   onGap: (detail: string) => void,
  *   signal: AbortSignal,
  * }} handlers
  */
-export async function followLive(api, deviceId, { onFrame, onStatus, signal }) {
+export async function followLive(api, deviceId, { onFrame, onStatus, onGap, signal }) {
   /** @type {string | null} */
   let lastId = null;
   let retryMs = 1000;
@@ -35,7 +36,8 @@ export async function followLive(api, deviceId, { onFrame, onStatus, signal }) {
           if (message.retry !== null) retryMs = message.retry;
           if (message.event === "frame") onFrame(JSON.parse(message.data));
           else if (message.event === "unavailable") onStatus("unavailable", message.data);
-          else if (message.event === "gap") onStatus("gap", message.data);
+          // Not a state: the stream goes on after it (frames were missing, not the feed).
+          else if (message.event === "gap") onGap(message.data);
         }
       }
     } catch (error) {

@@ -59,14 +59,15 @@ let probing = false;
 const deviceList = new DeviceList($("devices"), (device) => selectDevice(device));
 
 /**
- * The chosen device: the live stream's state, when its last live frame arrived, the receive time
- * and the recorded time of its newest frame, and the flight that frame belongs to (in progress
- * while frames arrive).
+ * The chosen device: the live stream's state, when its last live frame and its last gap arrived,
+ * the receive time and the recorded time of its newest frame, and the flight that frame belongs
+ * to (in progress while frames arrive).
  */
 const view = {
   /** @type {string | null} */ id: null,
   streamState: "",
   /** @type {number | null} */ lastLiveAt: null,
+  /** @type {number | null} */ lastGapAt: null,
   /** @type {number | null} */ lastFrameAt: null,
   /** @type {number | null} */ lastRecordedAt: null,
   /** @type {string | null} */ flightId: null,
@@ -230,7 +231,7 @@ async function probeSeen(devices) {
  */
 function showFreshness(now) {
   deviceList.refresh(now);
-  const state = liveState(view.streamState, view.lastLiveAt, now);
+  const state = liveState(view.streamState, view.lastLiveAt, now, view.lastGapAt);
   const pill = $("live-status");
   pill.className = `pill ${state}`;
   pill.textContent = state;
@@ -255,6 +256,7 @@ async function selectDevice(/** @type {any} */ device) {
     id: device.id,
     streamState: "connecting",
     lastLiveAt: null,
+    lastGapAt: null,
     lastFrameAt: null,
     lastRecordedAt: null,
     flightId: null,
@@ -319,6 +321,10 @@ async function selectDevice(/** @type {any} */ device) {
       view.streamState = state;
       showFreshness(Date.now());
       if (state === "error") $("error").textContent = `Live feed stopped: ${detail}`;
+    },
+    onGap: () => {
+      view.lastGapAt = Date.now();
+      showFreshness(Date.now());
     },
   });
   loadFlights(device.id);
