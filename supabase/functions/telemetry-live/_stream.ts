@@ -8,6 +8,7 @@ import {
   LIVE_WATCH_RENEW_MS,
   type LiveFeed,
   LiveFeedUnavailable,
+  parseEventId,
 } from "../../../shared/live/live_feed.ts";
 import { sseComment, sseEvent } from "../../../shared/live/sse.ts";
 
@@ -85,7 +86,7 @@ async function pump(
   let watchRenewed = Date.now();
   let cursor = request.lastEventId ?? await feed.newestId(request.deviceId);
   /** When an event id's entry was added, in ms by Redis's clock (its first part). */
-  const addedAt = (id: string) => Number(id.split("-")[0]);
+  const addedAt = (id: string) => Number(parseEventId(id)?.entry[0] ?? 0n);
   const gap = (after: string, message: string) =>
     write(sseEvent({
       event: "gap",
