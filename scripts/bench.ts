@@ -122,8 +122,17 @@ let influx: InfluxServer | null = null;
 const cleanup = async () => {
   await influx?.stop();
   await dropNaiveTarget();
-  // The bench owner's devices, frames and rollups go with the user (foreign keys cascade).
-  await postgres.psql(`delete from auth.users where id = '${owner}'`);
+  // The bench owner's devices, frames and rollups go with the user (foreign keys cascade). A
+  // flush still rolling up the last frames can deadlock with the cascade (seen once): again.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await postgres.psql(`delete from auth.users where id = '${owner}'`);
+      return;
+    } catch (error) {
+      if (attempt === 5 || !String(error).includes("deadlock detected")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 };
 Deno.addSignalListener("SIGINT", () => cleanup().finally(() => Deno.exit(130)));
 

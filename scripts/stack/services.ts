@@ -29,20 +29,22 @@ export interface Service {
 const FUNCTION_HEAP_MB = 160;
 
 /**
- * V8 favouring memory over speed. Among others: 1 MB semi-spaces (V8's value implication of this
- * flag, which overrides an explicit --max-semi-space-size: the same 3,200 scavenges with 4 or 8
- * asked for), and every mark-compact reducing memory (compacting, giving freed pages back instead
- * of pooling them). Without it telemetry-parse peaked at 172 MiB in the bench's ingest parts (V8
- * committed 38-56 MB for a 20-28 MB live heap, plus 12-25 MB of pooled pages), with it 141.
- * Its price is CPU, on the JavaScript thread itself, not only in the GC's helpers: 500 80-field
- * frames cost 79 ms of that thread with it, 49 without (`deno task bench --only cpu`, 2026-12-06).
- * Parsing and encoding in one process, it took 8.5 s user and 3.3 s system against 4.5 and 0.8:
- * 4 times the page faults (pages given back and touched again) and 17 times the futex calls (the
- * scavenges' helper tasks). memory-saver-mode, a growing factor of 2 to 4, or fewer GC threads were
- * as slow or slower. Memory wins: a worker over 150 MB is killed with every request in it, while
- * a stream over its CPU budget is ended cleanly and resumes.
+ * V8's heap sized for a 150 MB worker without paying for it on every request. Each flag holds
+ * part of the memory that `--optimize-for-size` held, the flag this replaces (2026-12-07):
+ * - 2 MB semi-spaces (the default grows them to 16 MB: up to 48 MB of young generation);
+ * - no pool of freed pages: V8 gives them back to the system at once instead of keeping them
+ *   for 8 s (12-25 MB pooled in the ingest bench, measured before);
+ * - the old generation grown by a factor of 2 after a mark-compact, not up to 4 (the burst of
+ *   64 chunked 5 MiB bodies of tests/integration/admission_test.ts: 111-117 MB, 122-133 MB
+ *   without this, 100-112 with --optimize-for-size).
+ * `--optimize-for-size` also held memory, but set 1 MB semi-spaces (overriding any asked for),
+ * and their scavenges, with pages given back and touched again after every reducing GC, cost a
+ * third of the CPU: 10,000 80-field frames took 742-868 ms of the JavaScript thread with it,
+ * 571-625 with these (`deno task bench --rounds 1 --only cpu`, two runs each, same machine). A
+ * growing factor of 1.3 (--heap-growing-percent=30) took the CPU back to 704-737 ms.
  */
-const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
+const FUNCTION_V8_SIZE_FLAGS =
+  "--max-semi-space-size=2,--no-memory-pool,--heap-growing-percent=100";
 
 /**
  * glibc malloc, which holds the ArrayBuffers (request bodies, encoded frames) and Deno's own
