@@ -29,22 +29,34 @@ export interface Service {
 const FUNCTION_HEAP_MB = 160;
 
 /**
- * V8's heap sized for a 150 MB worker without paying for it on every request. Each flag holds
- * part of the memory that `--optimize-for-size` held, the flag this replaces (2026-12-07):
+ * V8 favouring memory over speed, for every function but telemetry-parse: 1 MB semi-spaces (V8's
+ * value implication of this flag, which overrides an explicit --max-semi-space-size), and every
+ * mark-compact reducing memory (compacting, giving freed pages back instead of pooling them).
+ * Without it telemetry-parse peaked at 172 MiB in the bench's ingest parts; telemetry-query, with
+ * the ingest flags below, at 151-160 MiB over 4 exports of 10,000 rows at a time (119-121 with
+ * this), so the other functions keep it.
+ */
+const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
+
+/**
+ * telemetry-parse's V8, whose CPU per request has goals (a 10,000-line 80-field body and a 120 s
+ * stream at most 1 s each). `--optimize-for-size` held its memory, but its 1 MB semi-spaces
+ * scavenged every megabyte, with pages given back and touched again: a third of the JavaScript
+ * thread's CPU. These hold the memory by the parts of that flag which held it (2026-12-07):
  * - 2 MB semi-spaces (the default grows them to 16 MB: up to 48 MB of young generation);
- * - no pool of freed pages: V8 gives them back to the system at once instead of keeping them
- *   for 8 s (12-25 MB pooled in the ingest bench, measured before);
+ * - no pool of freed pages: V8 gives them back at once instead of keeping them for 8 s;
  * - the old generation grown by a factor of 2 after a mark-compact, not up to 4 (the burst of
  *   64 chunked 5 MiB bodies of tests/integration/admission_test.ts: 111-117 MB, 122-133 MB
  *   without this, 100-112 with --optimize-for-size).
- * `--optimize-for-size` also held memory, but set 1 MB semi-spaces (overriding any asked for),
- * and their scavenges, with pages given back and touched again after every reducing GC, cost a
- * third of the CPU: 10,000 80-field frames took 742-868 ms of the JavaScript thread with it,
+ * 10,000 80-field frames took 742-868 ms of the JavaScript thread with --optimize-for-size,
  * 571-625 with these (`deno task bench --rounds 1 --only cpu`, two runs each, same machine). A
  * growing factor of 1.3 (--heap-growing-percent=30) took the CPU back to 704-737 ms.
  */
-const FUNCTION_V8_SIZE_FLAGS =
-  "--max-semi-space-size=2,--no-memory-pool,--heap-growing-percent=100";
+const INGEST_V8_SIZE_FLAGS = "--max-semi-space-size=2,--no-memory-pool,--heap-growing-percent=100";
+
+function v8SizeFlags(functionName: string): string {
+  return functionName === "telemetry-parse" ? INGEST_V8_SIZE_FLAGS : FUNCTION_V8_SIZE_FLAGS;
+}
 
 /**
  * glibc malloc, which holds the ArrayBuffers (request bodies, encoded frames) and Deno's own
@@ -231,7 +243,7 @@ export async function services(
         ...DENO_FLAGS,
         // Hosted Edge Functions get 256 MB: a heap that may grow past it here would hide what
         // a hosted isolate runs out of.
-        `--v8-flags=--max-old-space-size=${FUNCTION_HEAP_MB},${FUNCTION_V8_SIZE_FLAGS}` +
+        `--v8-flags=--max-old-space-size=${FUNCTION_HEAP_MB},${v8SizeFlags(spec.name)}` +
         functionV8Flags(),
         "--allow-net",
         "--allow-env",
