@@ -123,7 +123,7 @@ const cleanup = async () => {
   await influx?.stop();
   await dropNaiveTarget();
   // The bench owner's devices, frames and rollups go with the user (foreign keys cascade). A
-  // flush still rolling up the last frames can deadlock with the cascade (seen once): again.
+  // flush still rolling up the last frames can deadlock with the cascade (seen twice): again.
   for (let attempt = 1;; attempt++) {
     try {
       await postgres.psql(`delete from auth.users where id = '${owner}'`);

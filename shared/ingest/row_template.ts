@@ -3,11 +3,12 @@
  *
  * A row has up to 82 keys. Added one by one to `{}`, they cost V8 a larger backing store every few
  * keys and, under `--optimize-for-size` (the function host's flag when measured; see
- * scripts/stack/services.ts), a slow transition each: measured 12 µs and 12 KiB for an 86-key row, 12 µs for a 29-key one,
- * against 1.4 µs and 0.7 KiB for `{ ...template }` of a template made by JSON.parse (whose objects
- * have their keys in place). That allocation was a third of all an 80-field frame made, and
- * GC 44% of its parsing and encoding CPU. A body's rows nearly always share their keys, so the last shape's template is
- * kept, and a few others by their key lists.
+ * scripts/stack/services.ts), a slow transition each: measured 12 µs and 12 KiB for an 86-key
+ * row, 12 µs for a 29-key one, against 1.4 µs and 0.7 KiB for `{ ...template }` of a template
+ * made by JSON.parse (whose objects have their keys in place). That allocation was a third of
+ * all an 80-field frame made, and GC 44% of its parsing and encoding CPU. A body's rows nearly
+ * always share their keys, so the last shape's template is kept, and a few others by their key
+ * lists.
  */
 
 const MAX_TEMPLATES = 64;

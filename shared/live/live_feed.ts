@@ -245,10 +245,10 @@ export interface EntryFields {
  * `idField` put in front of its keys (spreading the frame into a new object with the id first
  * copied every value once more). raw_data, the device's own line, is left out: it doubled each
  * event, and escaping it twice (its JSON here, then the Upstash pipeline's) made the live feed
- * cost 8-10 µs a 25-field frame instead of 4 (100 frames in process, under the
- * function host's flags of then, --optimize-for-size). A
- * viewer reads it, with every stored frame, from telemetry-query. A frame that carries its own
- * device_id (none does: rows have no such column) gets the spread, whose key wins.
+ * cost 8-10 µs a 25-field frame instead of 4 (100 frames in process, under the function host's
+ * flag of then, --optimize-for-size). A viewer reads it, with every stored frame, from
+ * telemetry-query. A frame that carries its own device_id (none does: rows have no such column)
+ * gets the spread, whose key wins.
  */
 function frameJson(deviceId: string, idField: string, frame: Record<string, unknown>): string {
   const { raw_data: _line, ...fields } = frame;
