@@ -32,9 +32,9 @@ const FUNCTION_HEAP_MB = 160;
  * V8 favouring memory over speed, for every function but telemetry-parse: 1 MB semi-spaces (V8's
  * value implication of this flag, which overrides an explicit --max-semi-space-size), and every
  * mark-compact reducing memory (compacting, giving freed pages back instead of pooling them).
- * Without it telemetry-parse peaked at 172 MiB in the bench's ingest parts; telemetry-query, with
- * the ingest flags below, at 151-160 MiB over 4 exports of 10,000 rows at a time (119-121 with
- * this), so the other functions keep it.
+ * With no size flag at all, telemetry-parse peaked at 172 MiB in the bench's ingest parts
+ * (2026-12-06). With the ingest flags below, telemetry-query peaked at 151-160 MiB over 4 exports
+ * of 10,000 rows at a time (119-121 with this), so every function but telemetry-parse keeps it.
  */
 const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
 
@@ -45,9 +45,9 @@ const FUNCTION_V8_SIZE_FLAGS = "--optimize-for-size";
  * thread's CPU. These hold the memory by the parts of that flag which held it (2026-12-07):
  * - 2 MB semi-spaces (the default grows them to 16 MB: up to 48 MB of young generation);
  * - no pool of freed pages: V8 gives them back at once instead of keeping them for 8 s;
- * - the old generation grown by a factor of 2 after a mark-compact, not up to 4 (the burst of
- *   64 chunked 5 MiB bodies of tests/integration/admission_test.ts: 111-117 MB, 122-133 MB
- *   without this, 100-112 with --optimize-for-size).
+ * - the old generation grown by a factor of 2 after a mark-compact, not V8's own (up to 4): the
+ *   burst of 64 chunked 5 MiB bodies of tests/integration/admission_test.ts peaked at 111-117 MB,
+ *   122-133 MB without this, 100-112 with --optimize-for-size.
  * 10,000 80-field frames took 742-868 ms of the JavaScript thread with --optimize-for-size,
  * 571-625 with these (`deno task bench --rounds 1 --only cpu`, two runs each, same machine). A
  * growing factor of 1.3 (--heap-growing-percent=30) took the CPU back to 704-737 ms.
